@@ -1,0 +1,137 @@
+"""`make bench`: how fast the doctor answers, measured (never asserted in tests).
+
+1. Monitoring overhead: the probe's instrumented step against a plain `model.fit` over the
+   same steps, on an MNIST-sized MLP (target <= 1.5x).
+2. Wall time of `nanfix probe` (TensorFlow start included) on each recipe and on a healthy
+   MLP: time to a full ranked report, the number of candidates tried, and the naive
+   alternative: re-running the user's script once per candidate fix (its own epochs).
+3. The in-training guard's overhead (benchmarks/bench_guard.py).
+
+Figures are printed as a table and written to bench-out/bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def monitoring_overhead(steps: int = 300, repeats: int = 3) -> dict:
+    import keras
+    import numpy as np
+
+    from nanfix import capture, task
+    from nanfix.trainer import Trainer
+    from nanfix.trainingdata import TrainingData
+
+    capture.install_hooks(__file__)
+    rng = np.random.default_rng(0)
+    x = rng.random((steps * 32, 784)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 10, steps * 32), 10)
+
+    def build():
+        model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="categorical_crossentropy",
+                      jit_compile=False)
+        return model
+
+    plain_model = build()
+    plain_model.fit(x[:320], y[:320], batch_size=32, epochs=1, verbose=0)  # warm-up / trace
+    plain = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        plain_model.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=True)
+        plain.append(time.perf_counter() - start)
+
+    model = build()
+    data = TrainingData(x=x, y=y, sample_weight=None, batch_size=32)
+    trainer = Trainer(model, keras.optimizers.SGD(0.01), "categorical_crossentropy",
+                      task.infer(model, "categorical_crossentropy", y), data)
+    batches = trainer.batches(0)
+    for _ in range(10):
+        trainer.step(next(batches))  # warm-up / trace
+    probed = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer.unpack(trainer.step(next(batches)))
+        probed.append(time.perf_counter() - start)
+    plain_s, probe_s = sorted(plain)[repeats // 2], sorted(probed)[repeats // 2]
+    return {"steps": steps, "plain_fit_s": round(plain_s, 3), "probe_s": round(probe_s, 3),
+            "ratio": round(probe_s / plain_s, 2), "target": 1.5}
+
+
+def probe_wall_time(script: str, extra: list[str]) -> dict:
+    output = os.path.join(ROOT, "bench-out", os.path.basename(os.path.dirname(script)) + ".json")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "nanfix.cli", "probe", script, "--format", "json", "-o", output,
+                    "--no-progress", *extra], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    report = json.load(open(output))
+    fixes = report.get("fixes") or []
+    top = fixes[0] if fixes else None
+    return {"script": os.path.relpath(script, ROOT), "wall_s": round(wall, 2), "verdict": report["verdict"],
+            "candidates": len(fixes),
+            "top_fix": top and f"{top['id']} ({top['outcome']}, {top['seeds_ok']}/{top['seeds']})",
+            "first_bad": report.get("baseline") and report["baseline"].get("first_nonfinite")}
+
+
+def script_run_time(script: str) -> float:
+    """The naive loop's unit: one run of the user's own script, as written."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, script], cwd=os.path.dirname(script), capture_output=True, timeout=900)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-naive", action="store_true", help="do not run the scripts themselves")
+    parser.add_argument("--json", default=os.path.join(ROOT, "bench-out", "bench.json"))
+    args = parser.parse_args()
+    os.makedirs(os.path.join(ROOT, "bench-out"), exist_ok=True)
+    results: dict = {}
+
+    results["overhead"] = monitoring_overhead()
+    o = results["overhead"]
+    print(f"monitoring overhead: probe {o['probe_s']} s vs plain fit {o['plain_fit_s']} s over "
+          f"{o['steps']} steps = {o['ratio']}x (target <= {o['target']}x)")
+
+    scripts = sorted(glob.glob(os.path.join(ROOT, "recipes", "*", "train.py")))
+    scripts.append(os.path.join(ROOT, "tests", "scripts", "healthy_mlp.py"))
+    results["probe"] = []
+    print(f"\n{'script':55} {'wall s':>7} {'verdict':9} {'fixes':>5} {'naive s':>8} {'speed-up':>8}  top fix")
+    for script in scripts:
+        args_file = os.path.join(os.path.dirname(script), "nanfix-args")
+        extra = open(args_file).read().split() if os.path.exists(args_file) else []
+        row = probe_wall_time(script, extra)
+        if not args.skip_naive and row["candidates"]:
+            one_run = script_run_time(script)
+            row["script_run_s"] = round(one_run, 2)
+            row["naive_s"] = round(one_run * (row["candidates"] + 1), 1)
+            row["speedup"] = round(row["naive_s"] / row["wall_s"], 1)
+        results["probe"].append(row)
+        print(f"{row['script']:55} {row['wall_s']:7.1f} {row['verdict']:9} {row['candidates']:5d} "
+              f"{row.get('naive_s', '-'):>8} {row.get('speedup', '-'):>8}  {row['top_fix'] or ''}")
+
+    guard = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_guard.py"),
+                            "--json", os.path.join(ROOT, "bench-out", "guard.json")],
+                           cwd=ROOT, capture_output=True, text=True)
+    print("\nNanGuard overhead:\n" + guard.stdout.strip())
+    if os.path.exists(os.path.join(ROOT, "bench-out", "guard.json")):
+        results["guard"] = json.load(open(os.path.join(ROOT, "bench-out", "guard.json")))
+    with open(args.json, "w") as handle:
+        json.dump(results, handle, indent=2, default=str)
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The command line: parse, run, render. The work lives in importable modules.
+
+    nanfix probe train.py [-- ARGS]      diagnose and rank the fixes that cure it
+    nanfix sweep train.py --lr [GRID]    map one axis (lr, epsilon, clip, scale, output)
+    nanfix check train.py                the CI gate: terse, exit 1 when training diverges
+    nanfix explain CODE                  what a finding means and how to fix it
+    nanfix rules                         the catalog of findings
+    nanfix config [train.py]             the effective configuration and where it came from
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from nanfix import exitcodes
+from nanfix.config import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="A training doctor for Keras: finds why training diverges or stalls, "
+                       "and measures which fixes cure it.")
+
+FORMATS = ("table", "json", "markdown", "github")
+SCRIPT_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+class UsageError(Exception):
+    """A usage or configuration problem: exit 2 with one clear paragraph."""
+
+
+def _console(stream=None) -> Console:
+    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
+
+
+def _fail_usage(message: str) -> None:
+    Console(file=sys.stderr, highlight=False).print(f"nanfix: error: {message}", markup=False)
+    raise typer.Exit(exitcodes.USAGE)
+
+
+def _settings(script: str | None, config_file: str | None, flags: dict[str, Any]) -> tuple[Settings, dict]:
+    from nanfix import configfile
+
+    try:
+        return configfile.resolve(script, config_file, flags)
+    except configfile.ConfigError as error:
+        _fail_usage(str(error))
+        raise  # unreachable
+
+
+def _check_script(script: str) -> str:
+    if not os.path.exists(script):
+        _fail_usage(f"{script} does not exist. Give the path of a Python training script, "
+                    f"e.g. `nanfix probe train.py`.")
+    if os.path.isdir(script):
+        _fail_usage(f"{script} is a directory; give the training script inside it, e.g. {script}/train.py.")
+    if not script.endswith(".py"):
+        _fail_usage(f"{script} is not a .py file; nanfix runs Python training scripts.")
+    return os.path.abspath(script)
+
+
+def _run(script: str, argv: list[str], settings: Settings, data: str | None, mode: str,
+         progress: bool, debug: bool, sweep_axis: str | None = None,
+         sweep_grid: list[float] | None = None) -> dict[str, Any]:
+    from nanfix.report.progress import ProgressDisplay
+    from nanfix.runner import run_job
+
+    if data is not None and not os.path.exists(data):
+        _fail_usage(f"dataset config {data} does not exist.")
+    job = {"script": script, "argv": argv, "settings": settings.to_dict(), "mode": mode,
+           "data_config": os.path.abspath(data) if data else None,
+           "sweep_axis": sweep_axis, "sweep_grid": sweep_grid}
+    console = _console(sys.stderr)
+    with ProgressDisplay(console, enabled=progress and console.is_terminal) as display:
+        report = run_job(job, on_event=display.update)
+    if debug and report.get("error"):
+        detail = report["error"].get("detail")
+        if detail:
+            sys.stderr.write(detail + "\n")
+        if report.get("script_output"):
+            sys.stderr.write("--- script output ---\n" + report["script_output"] + "\n")
+    return report
+
+
+def _emit(report: dict[str, Any], output_format: str, output: str | None, terse: bool = False) -> None:
+    from nanfix.report import render
+
+    if output_format not in FORMATS:
+        _fail_usage(f"--format must be one of {', '.join(FORMATS)} (got {output_format!r}).")
+    if output:
+        text = render.as_text(report, output_format if output_format != "table" else "markdown")
+        with open(output, "w") as handle:
+            handle.write(text)
+    if output_format == "table":
+        render.to_terminal(report, _console(), terse=terse)
+    elif not output:
+        sys.stdout.write(render.as_text(report, output_format))
+        sys.stdout.write("\n")
+
+
+def _extras(report: dict[str, Any], junit: str | None, plot: str | None, html: str | None,
+            github_summary: bool) -> None:
+    from nanfix.report import render
+
+    render.extras(report, junit=junit, plot=plot, html=html, github_summary=github_summary)
+
+
+def _finish(report: dict[str, Any], exit_zero: bool, fail_on: str) -> None:
+    code = exitcodes.for_report(report, fail_on)
+    raise typer.Exit(0 if exit_zero and code == exitcodes.TRAINING_PROBLEM else code)
+
+
+def _default_format() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "table"
+
+
+@app.command(context_settings=SCRIPT_ARGS)
+def probe(
+    ctx: typer.Context,
+    script: str = typer.Argument(..., help="The training script, run as `python SCRIPT ARGS`."),
+    data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
+    seeds: int | None = typer.Option(None, help="Seeds to probe (default 3)."),
+    steps: int | None = typer.Option(None, help="Training steps per seed (default 300)."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Override the script's batch size."),
+    max_samples: int | None = typer.Option(None, "--max-samples", help="Rows of training data to use."),
+    memory_limit: int | None = typer.Option(None, "--memory-limit", help="MiB before the run is stopped."),
+    fixes: bool | None = typer.Option(None, "--fixes/--no-fixes", help="Try candidate fixes (default on)."),
+    max_fixes: int | None = typer.Option(None, "--max-fixes", help="Most candidate fixes to probe."),
+    jobs: int | None = typer.Option(None, "--jobs", help="Candidates probed at once (reserved; 1 today)."),
+    plan: str | None = typer.Option(None, "--plan", help="YAML plan: fix families and grids."),
+    config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix] in pyproject.toml)."),
+    output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML to FILE."),
+    plot: str | None = typer.Option(None, "--plot", help="Write loss curves to FILE.png/.svg."),
+    html: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
+    apply: bool = typer.Option(False, "--apply", help="Write the top fix as SCRIPT.nanfix.py next to it."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when training is broken."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and the script's output."),
+) -> None:
+    """Diagnose a training script and rank the fixes that measurably cure it."""
+    script = _check_script(script)
+    flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "batch_size": batch_size,
+             "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
+             "max_fixes": max_fixes, "jobs": jobs, "plan": plan}
+    settings, _ = _settings(script, config, flags)
+    report = _run(script, list(ctx.args), settings, data, "probe", not no_progress, debug)
+    _emit(report, output_format or _default_format(), output)
+    _extras(report, junit, plot, html, github_summary=(output_format or _default_format()) == "github")
+    if apply:
+        _apply_top_fix(report, script)
+    _finish(report, exit_zero, "any")
+
+
+@app.command(context_settings=SCRIPT_ARGS)
+def check(
+    ctx: typer.Context,
+    script: str = typer.Argument(..., help="The training script."),
+    data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
+    seeds: int | None = typer.Option(None, help="Seeds to probe."),
+    steps: int | None = typer.Option(None, help="Training steps per seed."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
+    fail_on: str | None = typer.Option(None, "--fail-on", help="diverges | stalls | any."),
+    fixes: bool = typer.Option(False, "--fixes/--no-fixes", help="Also run the fix sweeps."),
+    config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix])."),
+    output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML to FILE."),
+    plot: str | None = typer.Option(None, "--plot", help="Write loss curves to FILE.png/.svg."),
+    html: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
+    no_progress: bool = typer.Option(True, "--no-progress/--progress", help="Live progress display."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when training is broken."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and the script's output."),
+) -> None:
+    """CI gate: exit 1 when training diverges (or stalls, with --fail-on)."""
+    script = _check_script(script)
+    flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "fail_on": fail_on,
+             "sweeps": fixes}
+    settings, _ = _settings(script, config, flags)
+    if settings.fail_on not in ("diverges", "stalls", "any"):
+        _fail_usage(f"--fail-on must be diverges, stalls or any (got {settings.fail_on!r}).")
+    report = _run(script, list(ctx.args), settings, data, "probe" if settings.sweeps else "check",
+                  not no_progress, debug)
+    fmt = output_format or _default_format()
+    _emit(report, fmt, output, terse=True)
+    _extras(report, junit, plot, html, github_summary=fmt == "github")
+    _finish(report, exit_zero, settings.fail_on)
+
+
+@app.command(context_settings=SCRIPT_ARGS)
+def sweep(
+    ctx: typer.Context,
+    script: str = typer.Argument(..., help="The training script."),
+    lr: bool = typer.Option(False, "--lr", help="Sweep the learning rate."),
+    epsilon: bool = typer.Option(False, "--epsilon", help="Sweep the optimizer's epsilon."),
+    clip: bool = typer.Option(False, "--clip", help="Sweep gradient clipping (clipnorm)."),
+    scale: bool = typer.Option(False, "--scale", help="Sweep input scaling."),
+    output_activation: bool = typer.Option(False, "--output", help="Sweep output activation/loss pairs."),
+    grid: str | None = typer.Option(None, "--grid", help="Comma-separated values, e.g. 1,0.3,0.1."),
+    data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
+    seeds: int | None = typer.Option(None, help="Seeds per value."),
+    steps: int | None = typer.Option(None, help="Training steps per seed."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
+    config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix])."),
+    output_format: str = typer.Option(None, "--format", help="table | json | markdown."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when training is broken."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and the script's output."),
+) -> None:
+    """Explore one axis and show where training is stable."""
+    script = _check_script(script)
+    chosen = [name for name, on in (("lr", lr), ("epsilon", epsilon), ("clip", clip),
+                                    ("scale", scale), ("output", output_activation)) if on]
+    if len(chosen) != 1:
+        _fail_usage("choose exactly one axis: --lr, --epsilon, --clip, --scale or --output.")
+    values = None
+    if grid:
+        try:
+            values = [float(value) for value in grid.split(",") if value.strip()]
+        except ValueError:
+            _fail_usage(f"--grid must be comma-separated numbers (got {grid!r}).")
+    flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "sweeps": False}
+    settings, _ = _settings(script, config, flags)
+    report = _run(script, list(ctx.args), settings, data, "sweep", not no_progress, debug,
+                  sweep_axis=chosen[0], sweep_grid=values)
+    _emit(report, output_format or "table", output)
+    _finish(report, exit_zero, "any")
+
+
+@app.command()
+def explain(code: str = typer.Argument(..., help="A finding code, e.g. N701.")) -> None:
+    """Print what a finding means and how to fix it."""
+    from nanfix import findings
+    from nanfix.report.terminal import render_rule
+
+    entry = findings.get(code)
+    if entry is None:
+        _fail_usage(f"no finding with code {code!r}; `nanfix rules` lists them.")
+    render_rule(entry, _console())
+
+
+@app.command()
+def rules(output_format: str = typer.Option("table", "--format", help="table | json.")) -> None:
+    """List the catalog of findings."""
+    from nanfix import findings
+    from nanfix.report.terminal import render_rules
+
+    if output_format == "json":
+        entries = [{"code": r.code, "name": r.name, "title": r.title, "severity": r.severity.value,
+                    "stage": r.stage, "fix_families": list(r.fixes)} for r in findings.RULES.values()]
+        sys.stdout.write(json.dumps(sorted(entries, key=lambda e: e["code"]), indent=2) + "\n")
+        return
+    render_rules(list(findings.RULES.values()), _console())
+
+
+@app.command("config")
+def show_config(
+    script: str | None = typer.Argument(None, help="Find [tool.nanfix] from this script's directory."),
+    config: str | None = typer.Option(None, "--config", help="nanfix.yaml."),
+    output_format: str = typer.Option("table", "--format", help="table | json."),
+) -> None:
+    """Print the effective configuration and where each value came from."""
+    from nanfix.report.terminal import render_config
+
+    settings, sources = _settings(os.path.abspath(script) if script else None, config, {})
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"settings": settings.to_dict(), "sources": sources}, indent=2) + "\n")
+        return
+    render_config(settings, sources, _console())
+
+
+def _apply_top_fix(report: dict[str, Any], script: str) -> None:
+    console = _console(sys.stderr)
+    best = next((fix for fix in report.get("fixes", []) if fix.get("outcome") == "cures"), None)
+    if best is None or not best.get("diff"):
+        console.print("nanfix: --apply: no measured cure with a source change to apply.")
+        return
+    from nanfix.patch import apply_patch
+
+    path = apply_patch(script, best["diff"])
+    console.print(f"nanfix: wrote {path} with fix {best['id']} applied (your script is unchanged).")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("nanfix: interrupted\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,348 @@
+"""Pre-flight rules on labels and targets: do they have the format the loss expects, are the
+class ids in range, are they class ids at all, and can the output layer produce them?
+
+Each rule owns one question so that one mistake gives one finding: one-hot vs class-id
+format (L201), ids or widths that do not fit the output (L202), values that are not labels
+(L203), and targets outside what the output activation or the loss can produce (L204).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanfix.findings.base import Context, finding, rule
+from nanfix.findings.data import SHOWN, target_statistics
+from nanfix.findings.model import origin_of, output_rank, output_units, single_output
+from nanfix.results import Severity
+from nanfix.task import (
+    BINARY_LOSSES,
+    CATEGORICAL_LOSSES,
+    REGRESSION_LOSSES,
+    SPARSE_LOSSES,
+    output_layer,
+)
+
+# L204: a share of unreachable targets at least this large is an error, below it a warning.
+UNREACHABLE_ERROR_SHARE = 0.10
+
+# What each output activation can produce (None: unbounded on that side).
+ACTIVATION_RANGES = {
+    "sigmoid": (0.0, 1.0),
+    "hard_sigmoid": (0.0, 1.0),
+    "softmax": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+    "hard_tanh": (-1.0, 1.0),
+    "soft_sign": (-1.0, 1.0),
+    "softsign": (-1.0, 1.0),
+    "relu": (0.0, None),
+    "softplus": (0.0, None),
+    "exponential": (0.0, None),
+    "relu6": (0.0, 6.0),
+    "elu": (-1.0, None),
+    "selu": (-1.7581, None),
+}
+
+
+def loss_family(task) -> str:
+    """'sparse', 'categorical', 'binary', 'regression' or 'other' for the task's loss."""
+    name = getattr(task, "loss_name", "")
+    if name in SPARSE_LOSSES:
+        return "sparse"
+    if name in CATEGORICAL_LOSSES:
+        return "categorical"
+    if name in BINARY_LOSSES:
+        return "binary"
+    if name in REGRESSION_LOSSES:
+        return "regression"
+    return "other"
+
+
+def _targets(context: Context) -> np.ndarray | None:
+    if not single_output(context.model):
+        return None
+    y = context.y_array()
+    if y.size == 0 or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        return None
+    return y
+
+
+def _one_hot_shaped(y: np.ndarray, context: Context) -> bool:
+    """Targets with one column per class: same rank as the output and more than one column."""
+    return y.ndim == output_rank(context.model) and y.shape[-1] > 1
+
+
+def _id_shaped(y: np.ndarray, context: Context) -> bool:
+    """Targets with one value per sample: one rank less than the output, or a last axis of 1."""
+    return y.ndim == output_rank(context.model) - 1 or (y.ndim >= 1 and y.shape[-1] == 1)
+
+
+def _finite(y: np.ndarray) -> np.ndarray:
+    flat = np.asarray(y, dtype=np.float64).reshape(-1)
+    return flat[np.isfinite(flat)]
+
+
+def _rows_where(mask: np.ndarray) -> list[int]:
+    rows = mask.reshape(mask.shape[0], -1).any(axis=1) if mask.ndim > 1 else mask
+    return [int(row) for row in np.flatnonzero(rows)[:SHOWN]]
+
+
+@rule(
+    "L201",
+    "label-format-mismatch",
+    "Labels are not in the format the loss expects",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("pairing",),
+    explanation="""
+Keras has two cross-entropies for one-of-K classification and they want different labels:
+categorical_crossentropy wants one-hot rows (shape (n, K)), sparse_categorical_crossentropy
+wants one integer class id per sample (shape (n,) or (n, 1)). Given the other format, training
+either fails with a shape error or, worse, broadcasts a (n, 1) column against (n, K)
+predictions and trains on a meaningless loss.
+Change the loss to match the labels (the simplest fix), or convert the labels:
+keras.utils.to_categorical(y, K) gives one-hot rows, np.argmax(y, axis=-1) gives class ids.""",
+)
+def label_format_mismatch(context: Context):
+    y = _targets(context)
+    family = loss_family(context.task)
+    if y is None or family not in ("sparse", "categorical"):
+        return None
+    units = output_units(context.model)
+    where = context.origin("compile")
+    if family == "sparse" and _one_hot_shaped(y, context):
+        return finding(
+            "L201",
+            f"targets have shape {list(y.shape)} (one-hot rows of width {y.shape[-1]}) "
+            f"but the loss is {context.task.loss_name}, which wants one class id per sample: "
+            "use categorical_crossentropy, or pass np.argmax(y, axis=-1)",
+            where=where,
+            y_shape=list(y.shape),
+            loss=context.task.loss_name,
+            output_units=units,
+            expected="class ids",
+        )
+    if family == "categorical" and units and units > 1 and _id_shaped(y, context):
+        values = _finite(y)
+        ids = values.size and bool(np.all(np.mod(values, 1) == 0)) and values.min() >= 0
+        kind = "integer class ids" if ids else "one value per sample"
+        return finding(
+            "L201",
+            f"targets have shape {list(y.shape)} ({kind}) but the loss is "
+            f"{context.task.loss_name} on {units} output units, which wants one-hot rows: "
+            f"use sparse_categorical_crossentropy, or keras.utils.to_categorical(y, {units})",
+            where=where,
+            y_shape=list(y.shape),
+            loss=context.task.loss_name,
+            output_units=units,
+            expected="one-hot rows",
+        )
+    return None
+
+
+@rule(
+    "L202",
+    "labels-out-of-range",
+    "Class labels do not fit the output layer",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("data",),
+    explanation="""
+The labels name classes the model cannot output. With sparse_categorical_crossentropy every
+class id must lie in [0, K) for an output of K units: an id of K or more (labels counted from
+1, or a class added later) or a negative id makes the loss read outside the prediction row,
+giving an error on GPU and a NaN or garbage loss on CPU. With one-hot labels the row width must
+equal the number of output units.
+Make the output layer as wide as the number of classes, or re-encode the labels to 0..K-1
+(e.g. y - 1 when they start at 1, or sklearn's LabelEncoder).""",
+)
+def labels_out_of_range(context: Context):
+    y = _targets(context)
+    family = loss_family(context.task)
+    units = output_units(context.model)
+    if y is None or not units:
+        return None
+    if family == "sparse" and not _one_hot_shaped(y, context):
+        values = np.asarray(y, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(values) & (np.mod(values, 1) == 0)
+        outside = whole & ((values < 0) | (values >= units))
+        count = int(outside.sum())
+        if count == 0:
+            return None
+        bad = np.unique(values[outside])
+        return finding(
+            "L202",
+            f"{count} label(s) lie outside 0..{units - 1} for an output of {units} "
+            f"units (values {', '.join(f'{v:g}' for v in bad[:SHOWN])}; rows "
+            f"{', '.join(str(r) for r in _rows_where(outside))})",
+            where=origin_of(output_layer(context.model)) or context.origin("compile"),
+            count=count,
+            values=[float(v) for v in bad[:SHOWN]],
+            rows=_rows_where(outside),
+            label_min=float(values[whole].min()),
+            label_max=float(values[whole].max()),
+            output_units=units,
+        )
+    one_hot = family == "categorical" or context.task.label_format == "onehot"
+    if one_hot and _one_hot_shaped(y, context) and y.shape[-1] != units:
+        return finding(
+            "L202",
+            f"one-hot targets have {y.shape[-1]} columns but the output layer has {units} units",
+            where=origin_of(output_layer(context.model)),
+            width=int(y.shape[-1]),
+            output_units=units,
+        )
+    return None
+
+
+def _scaled_note(values: np.ndarray) -> str:
+    for factor in (255.0, 100.0, 10.0):
+        scaled = values * factor
+        if np.allclose(scaled, np.round(scaled), atol=1e-3):
+            return f"they look divided by {factor:g} (scaled together with the inputs?)"
+    return "they look like scaled or continuous values, not labels"
+
+
+@rule(
+    "L203",
+    "labels-not-class-ids",
+    "Labels are not class ids or one-hot rows",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("data",),
+    explanation="""
+The loss expects class labels but the targets are not labels: fractional values where
+integer class ids are expected, or one-hot rows that are negative or do not sum to 1. The
+common cause is scaling the labels together with the inputs (y / 255) or normalising a whole
+table including its label column. The loss then trains toward fractions of classes: it may
+run without error, but it learns nothing useful, or goes NaN for negative values.
+Keep labels as integers 0..K-1 (or one-hot rows of 0s and a single 1); scale only the inputs.""",
+)
+def labels_not_class_ids(context: Context):
+    y = _targets(context)
+    family = loss_family(context.task)
+    if y is None:
+        return None
+    values = np.asarray(y, dtype=np.float64)
+    finite = np.isfinite(values)
+    if family == "sparse" and not _one_hot_shaped(y, context):
+        with np.errstate(invalid="ignore"):
+            fractional = finite & (np.mod(values, 1) != 0)
+        count = int(fractional.sum())
+        if count == 0:
+            return None
+        examples = np.unique(values[fractional])[:SHOWN]
+        note = _scaled_note(values[finite])
+        return finding(
+            "L203",
+            f"{count} of {values.size} class ids are not whole numbers (e.g. "
+            f"{', '.join(f'{v:.4g}' for v in examples)}): {note}",
+            count=count,
+            values=[float(v) for v in examples],
+            rows=_rows_where(fractional),
+            note=note,
+        )
+    if family == "categorical" and _one_hot_shaped(y, context):
+        rows = values.reshape(-1, values.shape[-1])
+        usable = np.isfinite(rows).all(axis=1)
+        negative = (rows < 0).any(axis=1) & usable
+        sums = rows.sum(axis=1)
+        off = usable & ~np.isclose(sums, 1.0, atol=1e-3)
+        if not negative.any() and not off.any():
+            return None
+        problems = []
+        if negative.any():
+            problems.append(f"{int(negative.sum())} rows have negative entries")
+        if off.any():
+            shown = ", ".join(f"{s:.4g}" for s in np.unique(sums[off])[:SHOWN])
+            problems.append(f"{int(off.sum())} rows do not sum to 1 (sums {shown})")
+        note = (
+            _scaled_note(rows[usable])
+            if off.any() and not negative.any()
+            else ("one-hot labels are 0s and a single 1")
+        )
+        return finding(
+            "L203",
+            f"{'; '.join(problems)} of {rows.shape[0]} one-hot rows: {note}",
+            negative_rows=int(negative.sum()),
+            rows_not_summing_to_one=int(off.sum()),
+            rows=_rows_where(negative | off),
+            note=note,
+        )
+    return None
+
+
+def _reachable_range(context: Context) -> tuple[tuple[float | None, float | None], str] | None:
+    """The range the loss or the output activation allows targets to take, and why."""
+    family = loss_family(context.task)
+    if family in ("sparse", "categorical") or not single_output(context.model):
+        return None  # their labels are judged by L201-L203
+    if family == "binary":
+        return (0.0, 1.0), f"{context.task.loss_name} (targets are probabilities)"
+    activation = context.task.output_activation
+    if activation in ACTIVATION_RANGES:
+        return ACTIVATION_RANGES[activation], f"a {activation} output"
+    return None
+
+
+@rule(
+    "L204",
+    "targets-outside-output-range",
+    "Targets the model cannot produce",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("target_scaling", "pairing"),
+    explanation="""
+Some targets lie outside what the model can output: outside 0..1 for a sigmoid or softmax
+output (and for binary cross-entropy, whose targets are probabilities), below 0 for
+relu/softplus, outside -1..1 for tanh. The model can never reach them, so the output units
+saturate, their gradients vanish and training stalls; with binary cross-entropy the loss is
+unbounded below, which drives the outputs to the clip limits and can end in NaN.
+Rescale the targets into the output's range (y / 255 for 0..255 masks; class ids belong with a
+softmax and sparse_categorical_crossentropy), or use a linear output for unbounded targets.""",
+)
+def targets_outside_output_range(context: Context):
+    stats = target_statistics(context)
+    allowed = _reachable_range(context)
+    if stats is None or allowed is None or not np.isfinite(stats.minimum):
+        return None
+    (low, high), reason = allowed
+    y = np.asarray(context.y_array(), dtype=np.float64)
+    tolerance = 1e-6
+    outside = np.zeros(y.shape, dtype=bool)
+    if low is not None:
+        outside |= y < low - tolerance
+    if high is not None:
+        outside |= y > high + tolerance
+    count = int(outside.sum())
+    if count == 0:
+        return None
+    share = count / max(1, int(np.isfinite(y).sum()))
+    binary = loss_family(context.task) == "binary"
+    severity = Severity.ERROR if binary or share >= UNREACHABLE_ERROR_SHARE else Severity.WARNING
+    bounds = f"{'-inf' if low is None else f'{low:g}'}..{'inf' if high is None else f'{high:g}'}"
+    note = ""
+    if stats.integer_valued and stats.minimum >= 0 and stats.maximum > 1:
+        if binary and (context.task.classes or 1) == 1 and stats.maximum < 255:
+            note = (
+                "; these look like class ids: for K classes use a softmax output of K units with "
+                "sparse_categorical_crossentropy"
+            )
+        elif stats.maximum <= 255:
+            note = "; these look like raw 0..255 values: divide by 255"
+    where = context.origin("compile") if binary else origin_of(output_layer(context.model))
+    return finding(
+        "L204",
+        f"{count} of {y.size} targets ({share:.0%}) lie outside {bounds}, the "
+        f"range of {reason} (targets span {stats.minimum:g}..{stats.maximum:g}){note}",
+        severity=severity,
+        where=where,
+        count=count,
+        share=share,
+        target_min=stats.minimum,
+        target_max=stats.maximum,
+        allowed=[low, high],
+        activation=context.task.output_activation,
+        loss=context.task.loss_name,
+        rows=_rows_where(outside),
+    )

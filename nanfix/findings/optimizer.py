@@ -1,0 +1,154 @@
+"""Pre-flight rules on the optimizer and on the script's legacy Keras spellings.
+
+O501 compares the learning rate with the range each optimizer is normally used in; a
+schedule is judged by its largest value over its first steps. K601 reports, once per
+spelling, every legacy API that nanfix translated so the script could run under Keras 3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nanfix.findings.base import Context, finding, rule
+from nanfix.results import Severity
+
+# The learning rates each optimizer is normally used with (lowest, highest).
+USUAL_LEARNING_RATES = {
+    "SGD": (1e-5, 1.0),
+    "Adam": (1e-6, 1e-2),
+    "AdamW": (1e-6, 1e-2),
+    "Nadam": (1e-6, 1e-2),
+    "Adamax": (1e-6, 1e-2),
+    "RMSprop": (1e-6, 1e-2),
+    "Lamb": (1e-6, 1e-2),
+    "Lion": (1e-7, 1e-3),
+    "Adagrad": (1e-5, 1.0),
+    "Adadelta": (1e-5, 10.0),
+}
+# Steps at which a schedule is evaluated: a warm-up that starts at 0 is judged by its peak.
+SCHEDULE_STEPS = (0, 10, 100, 1000, 10000)
+
+
+def _inner(optimizer: Any) -> Any:
+    """The optimizer doing the updates (a LossScaleOptimizer wraps another one)."""
+    return getattr(optimizer, "inner_optimizer", None) or optimizer
+
+
+def learning_rate_of(optimizer: Any) -> tuple[float | None, str | None]:
+    """(the largest learning rate over the first steps, the schedule's class name or None)."""
+    rate = getattr(optimizer, "_learning_rate", None)
+    try:
+        from keras.optimizers.schedules import LearningRateSchedule
+
+        if isinstance(rate, LearningRateSchedule):
+            return max(float(rate(step)) for step in SCHEDULE_STEPS), type(rate).__name__
+        if callable(rate) and not hasattr(rate, "numpy"):
+            return float(rate()), "callable"
+        return float(optimizer.learning_rate), None
+    except Exception:  # noqa: BLE001 - an exotic schedule is simply not judged
+        return None, None
+
+
+@rule(
+    "O501",
+    "learning-rate-out-of-range",
+    "Learning rate far outside the usual range",
+    Severity.WARNING,
+    stage="preflight",
+    fixes=("lr",),
+    explanation="""
+The learning rate is far from the range this optimizer is normally used with. Too large, and
+every step overshoots: the loss oscillates, explodes, and ends in NaN (SGD at 3.0 on unscaled
+inputs, Adam at 0.1). Too small, and the weights barely move: the loss looks stuck at its
+starting value for the whole run, which is easy to mistake for a bug elsewhere.
+Usual ranges: SGD 1e-3 .. 0.1 (up to 1 with care), Adam/RMSprop/Nadam/Adamax 1e-5 .. 1e-3
+(Keras' default 1e-3). nanfix's lr sweep measures which value trains this model.""",
+)
+def learning_rate_out_of_range(context: Context):
+    optimizer = _inner(context.optimizer)
+    name = type(optimizer).__name__
+    if optimizer is None or name not in USUAL_LEARNING_RATES:
+        return None
+    rate, schedule = learning_rate_of(optimizer)
+    if rate is None:
+        return None
+    low, high = USUAL_LEARNING_RATES[name]
+    if low <= rate <= high:
+        return None
+    side = "above" if rate > high else "below"
+    what = f"the {schedule} schedule peaks at" if schedule else "the learning rate is"
+    return finding(
+        "O501",
+        f"{what} {rate:g} for {name}, far {side} its usual range {low:g}..{high:g}",
+        where=context.origin("optimizer") or context.origin("compile"),
+        optimizer=name,
+        learning_rate=rate,
+        schedule=schedule,
+        usual_range=[low, high],
+        side=side,
+    )
+
+
+LEGACY_ADVICE = {
+    "lr": (
+        "`lr=` (the Keras 2 spelling of the learning rate)",
+        "`learning_rate=`",
+        "keras.optimizers.SGD(learning_rate=0.01)",
+    ),
+    "input_shape": (
+        "the `layer.input_shape` attribute (gone in Keras 3)",
+        "layer.input.shape",
+        "print(layer.input.shape)",
+    ),
+    "output_shape": (
+        "the `layer.output_shape` attribute (gone in Keras 3)",
+        "layer.output.shape",
+        "print(layer.output.shape)",
+    ),
+    "fit_generator": (
+        "`model.fit_generator` (gone in Keras 3)",
+        "model.fit, which takes generators",
+        "model.fit(generator, steps_per_epoch=..., epochs=...)",
+    ),
+}
+
+
+@rule(
+    "K601",
+    "legacy-keras-api",
+    "Legacy Keras API translated to run the script",
+    Severity.INFO,
+    stage="preflight",
+    explanation="""
+The script uses a Keras 2 / TensorFlow 1 spelling that Keras 3 no longer accepts. nanfix
+translated it while running the script, because it has one exact modern meaning (lr= is
+learning_rate=, fit_generator is fit, layer.input_shape is layer.input.shape), so the
+diagnosis is of the script you meant to run. Outside nanfix the script still fails (or, in an
+old environment, runs on an old Keras); change each line named to the modern spelling.""",
+)
+def legacy_keras_api(context: Context):
+    if context.capture is None:
+        return None
+    lines: dict[str, list[str | None]] = {}
+    for what, where in getattr(context.capture, "legacy", []) or []:
+        lines.setdefault(what, [])
+        if where not in lines[what]:
+            lines[what].append(where)
+    found = []
+    for what, wheres in lines.items():
+        old, new, example = LEGACY_ADVICE.get(what, (f"`{what}`", "its Keras 3 spelling", None))
+        known = [where for where in wheres if where]
+        at = f" at {', '.join(known)}" if known else ""
+        message = f"nanfix ran your script by translating {old}{at}; change it to {new}"
+        found.append(
+            finding(
+                "K601",
+                message,
+                where=known[0] if known else None,
+                legacy=what,
+                lines=known,
+                replacement=new,
+                example=example,
+            )
+        )
+    return found or None

@@ -1,0 +1,356 @@
+"""Pre-flight rules on how the output layer and the loss fit together.
+
+A cross-entropy needs the output it was written for: softmax probabilities (or logits with
+from_logits=True) for the categorical ones, a sigmoid (or logits) for the binary one. Most
+"loss stuck at 2.3026" and "loss: nan from the first epoch" pages are one of these pairings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from typing import Any
+
+from nanfix.findings.base import Context, finding, rule
+from nanfix.findings.labels import ACTIVATION_RANGES, loss_family
+from nanfix.findings.model import origin_of, output_units, single_output
+from nanfix.results import Severity
+from nanfix.task import output_layer
+
+PROBABILITY_ACTIVATIONS = {"softmax", "sigmoid"}
+
+
+def _activation(context: Context) -> str:
+    activation = context.task.output_activation
+    return "linear" if activation in ("none", "identity") else activation
+
+
+def _output_where(context: Context) -> str | None:
+    return origin_of(output_layer(context.model)) or context.origin("compile")
+
+
+@rule(
+    "P301",
+    "output-loss-mismatch",
+    "Output activation does not match the loss",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("pairing",),
+    explanation="""
+The loss expects probabilities from a particular output: categorical cross-entropy expects a
+softmax (each row sums to 1), binary cross-entropy a sigmoid (each value in 0..1). With
+from_logits=False Keras takes the outputs as those probabilities: it rescales sigmoid rows to
+sum to 1 and clips everything to [1e-7, 1 - 1e-7], so linear or relu outputs outside that range
+get no gradient at all. Training stalls at the uniform-guess loss (ln 10 = 2.3026 for ten
+classes) or goes NaN, depending on the seed.
+Use the matching output activation (softmax for one-of-K, sigmoid for binary/multi-label), or
+make the output linear and pass from_logits=True to the loss, which is also more stable.""",
+)
+def output_loss_mismatch(context: Context):
+    task = context.task
+    family = loss_family(task)
+    if (
+        not single_output(context.model)
+        or task.from_logits
+        or family not in ("sparse", "categorical", "binary")
+    ):
+        return None
+    activation = _activation(context)
+    units = output_units(context.model) or task.classes
+    if activation == "softmax" and units == 1:
+        return None  # P302
+    if family in ("sparse", "categorical") and activation != "softmax":
+        return finding(
+            "P301",
+            f"the output layer uses {activation} but {task.loss_name} expects a softmax "
+            "distribution: use activation='softmax', or a linear output with "
+            "from_logits=True",
+            where=_output_where(context),
+            activation=activation,
+            loss=task.loss_name,
+            from_logits=False,
+            output_units=units,
+        )
+    if family == "binary" and activation == "softmax":
+        return finding(
+            "P301",
+            f"a softmax over {units} units with {task.loss_name}: for one-of-K "
+            "classes use categorical_crossentropy, for independent labels use sigmoid",
+            where=_output_where(context),
+            severity=Severity.WARNING,
+            activation=activation,
+            loss=task.loss_name,
+            from_logits=False,
+            output_units=units,
+        )
+    if family == "binary" and activation != "sigmoid":
+        return finding(
+            "P301",
+            f"the output layer uses {activation} but {task.loss_name} expects "
+            "probabilities in 0..1: use activation='sigmoid', or a linear output with "
+            "from_logits=True",
+            where=_output_where(context),
+            activation=activation,
+            loss=task.loss_name,
+            from_logits=False,
+            output_units=units,
+        )
+    return None
+
+
+@rule(
+    "P302",
+    "softmax-single-unit",
+    "Softmax over a single unit",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("pairing",),
+    explanation="""
+A softmax normalises its inputs so that they sum to 1; over a single unit that is always
+exactly 1.0, whatever the input. The model's prediction never changes, its gradient is zero,
+and nothing is learned, while the loss prints a calm constant and accuracy sits at the share
+of one class.
+For a binary task use Dense(1, activation="sigmoid") with binary_crossentropy; for K classes
+use Dense(K, activation="softmax"); for regression use a linear output.""",
+)
+def softmax_single_unit(context: Context):
+    units = output_units(context.model)
+    if not single_output(context.model) or _activation(context) != "softmax" or units != 1:
+        return None
+    layer = output_layer(context.model)
+    suggestion = (
+        "Dense(1, activation='sigmoid')"
+        if loss_family(context.task) in ("binary", "other") or context.task.kind == "binary"
+        else "a softmax over one unit per class"
+    )
+    if context.task.kind == "regression":
+        suggestion = "a linear output"
+    return finding(
+        "P302",
+        f"the output layer {getattr(layer, 'name', '?')} applies softmax to a single "
+        f"unit, which always outputs 1.0: use {suggestion}",
+        where=origin_of(layer),
+        layer=getattr(layer, "name", None),
+        output_units=units,
+        loss=context.task.loss_name,
+    )
+
+
+@rule(
+    "P303",
+    "softmax-with-from-logits",
+    "Probabilities passed to a loss that expects logits",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("pairing",),
+    explanation="""
+The loss was configured with from_logits=True, so it applies its own softmax (or sigmoid) to
+the model's outputs, but the output layer already applies one. The loss then sees a softmax of
+probabilities: every value squashed into 0..1, nearly uniform after the second softmax, so the
+predictions cannot become confident, the gradients are weak, and the loss stalls well above 0
+(near ln K for K classes). A sigmoid twice confines predictions to 0.5..0.73.
+Remove the output activation (Dense(K) with no activation) and keep from_logits=True, the
+stable choice, or keep the activation and set from_logits=False.""",
+)
+def softmax_with_from_logits(context: Context):
+    activation = _activation(context)
+    if not single_output(context.model) or not context.task.from_logits:
+        return None
+    if activation not in PROBABILITY_ACTIVATIONS:
+        return None
+    severity = Severity.ERROR if activation == "softmax" else Severity.WARNING
+    return finding(
+        "P303",
+        f"the output layer applies {activation} and the loss {context.task.loss_name} "
+        f"applies it again (from_logits=True): drop the output activation, or set "
+        "from_logits=False",
+        where=context.origin("compile") or _output_where(context),
+        severity=severity,
+        activation=activation,
+        loss=context.task.loss_name,
+        from_logits=True,
+    )
+
+
+# --- P304: a hand-written loss that takes log() of the prediction ------------------------------
+
+LOG_CALL = re.compile(r"\blog\s*\(")
+CLIPPED = re.compile(r"clip|maximum\s*\(")
+EPSILON_ADDED = re.compile(r"\+\s*(\d*\.?\d+e-\d+|eps\w*|[\w.]*epsilon\s*\(\s*\))", re.IGNORECASE)
+SIGNATURE = re.compile(r"def\s+\w+\s*\(([^)]*)\)")
+
+
+def _loss_target(loss: Any) -> Any:
+    return loss if inspect.isfunction(loss) else getattr(loss, "fn", None) or type(loss)
+
+
+def _loss_source(context: Context) -> tuple[str | None, str | None, int | None]:
+    """The loss' source, the file it came from and its first line (both None when unknown)."""
+    target = _loss_target(context.loss)
+    try:
+        lines, start = inspect.getsourcelines(target)
+        return "".join(lines), inspect.getsourcefile(target), start
+    except (OSError, TypeError):
+        return getattr(context.task, "custom_loss_source", None), None, None
+
+
+def _argument(source: str, open_paren: int) -> str:
+    depth = 0
+    for index in range(open_paren, len(source)):
+        if source[index] == "(":
+            depth += 1
+        elif source[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return source[open_paren + 1 : index]
+    return source[open_paren + 1 :]
+
+
+def _parameters(source: str) -> tuple[str, str]:
+    """The names of (targets, predictions): the first def with two arguments besides self."""
+    for match in SIGNATURE.finditer(source):
+        names = []
+        for part in match.group(1).split(","):
+            name = part.split(":")[0].split("=")[0].strip().lstrip("*")
+            if name and name != "self":
+                names.append(name)
+        if len(names) >= 2:
+            return names[0], names[1]
+    return "y_true", "y_pred"
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", text) is not None
+
+
+def unsafe_logs(source: str, output_can_be_negative: bool) -> list[dict[str, Any]]:
+    """Each log() call on something other than the targets alone, judged 'bare' or 'clipped'."""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    targets, predictions = _parameters(code)
+    found = []
+    for match in LOG_CALL.finditer(code):
+        argument = _argument(code, match.end() - 1)
+        if _mentions(argument, targets) and not _mentions(argument, predictions):
+            continue  # log(1 + y_true) and the like: not the prediction
+        if CLIPPED.search(argument):
+            kind = "clipped"
+        elif EPSILON_ADDED.search(argument):
+            if not output_can_be_negative:
+                continue  # log(p + eps) of a non-negative output is finite
+            kind = "epsilon"
+        else:
+            kind = "bare"
+        found.append(
+            {
+                "kind": kind,
+                "expression": " ".join(f"log({argument})".split())[:120],
+                "line": code[: match.start()].count("\n"),
+            }
+        )
+    return found
+
+
+@rule(
+    "P304",
+    "unsafe-log-in-loss",
+    "Hand-written loss takes log() of the prediction",
+    Severity.ERROR,
+    stage="preflight",
+    fixes=("stable_loss", "pairing"),
+    explanation="""
+A hand-written loss computes log() of the model's output. A softmax or sigmoid output
+underflows to exactly 0 in float32 for a confident wrong prediction (a linear one can go
+negative): log(0) is -inf and its gradient Inf, and the next update turns every weight NaN.
+Clipping the argument (tf.clip_by_value(p, 1e-8, 1.0)) hides the NaN, but wherever the
+prediction is clipped the gradient is exactly 0: the loss still prints numbers while those
+samples teach nothing, and training can stall.
+Compute the loss from logits: a linear output with CategoricalCrossentropy(from_logits=True),
+or log_softmax / tf.nn.softmax_cross_entropy_with_logits, which never take log(0).""",
+)
+def unsafe_log_in_loss(context: Context):
+    if context.task.loss_name != "custom":
+        return None
+    source, filename, start = _loss_source(context)
+    if not source:
+        return None
+    low = ACTIVATION_RANGES.get(_activation(context), (None, None))[0]
+    calls = unsafe_logs(source, output_can_be_negative=low is None or low < 0)
+    if not calls:
+        return None
+    worst = next((call for call in calls if call["kind"] == "bare"), calls[0])
+    where = (
+        f"{os.path.basename(filename)}:{start + worst['line']}"
+        if filename and start
+        else context.origin("compile")
+    )
+    if worst["kind"] == "clipped":
+        severity = Severity.WARNING
+        message = (
+            f"the loss takes {worst['expression']}: the clip hides the NaN but cuts the gradient "
+            "wherever the prediction is clipped, so nothing may be learned; compute the loss "
+            "from logits (from_logits=True) instead"
+        )
+    elif worst["kind"] == "epsilon":
+        severity = Severity.WARNING
+        message = (
+            f"the loss takes {worst['expression']} of a {_activation(context)} output, which can "
+            "be negative: log of a negative number is NaN"
+        )
+    else:
+        severity = Severity.ERROR
+        message = (
+            f"the loss takes {worst['expression']}: a prediction of exactly 0 gives -inf and a NaN "
+            "gradient; compute the loss from logits (from_logits=True) instead"
+        )
+    return finding(
+        "P304",
+        message,
+        where=where,
+        severity=severity,
+        expression=worst["expression"],
+        kind=worst["kind"],
+        log_calls=len(calls),
+        activation=_activation(context),
+        loss_function=getattr(_loss_target(context.loss), "__name__", None),
+    )
+
+
+@rule(
+    "P305",
+    "mse-on-classifier",
+    "Squared/absolute error used to train a classifier",
+    Severity.INFO,
+    stage="preflight",
+    fixes=("pairing",),
+    explanation="""
+The targets are class labels (one-hot rows or 0/1) but the loss is a regression loss (mean
+squared or absolute error). It works, but slowly: with a softmax or sigmoid output the MSE
+gradient shrinks as the output saturates, exactly when a prediction is confidently wrong, so
+learning crawls; with a linear output it wastes effort pushing scores to exactly 0 and 1.
+Use cross-entropy: softmax + categorical_crossentropy for one-hot rows, sigmoid +
+binary_crossentropy for 0/1 labels.""",
+)
+def mse_on_classifier(context: Context):
+    task = context.task
+    activation = _activation(context)
+    if not single_output(context.model) or loss_family(task) != "regression":
+        return None
+    if task.label_format not in ("onehot", "binary"):
+        return None
+    if activation not in PROBABILITY_ACTIVATIONS | {"linear"}:
+        return None
+    better = (
+        "softmax + categorical_crossentropy"
+        if task.label_format == "onehot"
+        else "sigmoid + binary_crossentropy"
+    )
+    return finding(
+        "P305",
+        f"{task.loss_name} on {task.label_format} class labels with a {activation} "
+        f"output trains slowly: use {better}",
+        where=context.origin("compile"),
+        loss=task.loss_name,
+        label_format=task.label_format,
+        activation=activation,
+    )

@@ -1,0 +1,120 @@
+"""The activation family: nonlinearities where Dense layers stack linearly, and bounded
+ones in place of unbounded (exponential) or deep saturating (sigmoid/tanh stack) ones.
+
+Dense layers without an activation compose into one linear map: the extra layers add
+nothing but a product of weight matrices that blows up or vanishes (seed 002: 784-30-10 with
+no activation, N(0,1) weights, MSE, SGD 3.0 goes NaN). The book network's cure is sigmoid
+hidden units and a softmax output; relu is the modern default. A multi-class output without
+an activation gets softmax unless the loss takes logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nanfix.fixes.base import (
+    Fix,
+    activation_of,
+    describe_layer,
+    edit_layers,
+    family,
+    followed_by_activation,
+    is_weighted,
+    layers_of,
+    output_layer,
+    retask,
+)
+from nanfix.patch import LayerEdit
+from nanfix.results import Finding
+from nanfix.trainsetup import TrainSetup
+
+ANSWERS = ("M403", "M404", "M405", "N701", "N703", "S801", "S802", "U901", "U902")
+UNBOUNDED = ("exponential",)
+SATURATING = ("sigmoid", "tanh", "hard_sigmoid", "softsign")
+DEEP_STACK = 3  # this many saturating hidden layers count as a deep sigmoid stack
+
+
+def hidden_layers(layers: list[dict]) -> list[tuple[int, dict]]:
+    """Layers with an activation setting, except the output layer."""
+    output = output_layer(layers)
+    return [(index, layer) for index, layer in enumerate(layers)
+            if layer is not output and "activation" in layer.get("config", {})]
+
+
+def linear_hidden(layers: list[dict]) -> list[dict]:
+    return [layer for index, layer in hidden_layers(layers)
+            if is_weighted(layer) and activation_of(layer) == "linear"
+            and not followed_by_activation(layers, index)]
+
+
+def replaceable_hidden(layers: list[dict]) -> list[dict]:
+    """Hidden layers whose activation should become relu: linear, unbounded, deep saturating."""
+    hidden = hidden_layers(layers)
+    saturating = [layer for _, layer in hidden if activation_of(layer) in SATURATING]
+    out = list(linear_hidden(layers))
+    out += [layer for _, layer in hidden if activation_of(layer) in UNBOUNDED]
+    if len(saturating) >= DEEP_STACK:
+        out += saturating
+    return out
+
+
+def _output_activation(setup: TrainSetup, layers: list[dict]) -> str | None:
+    """softmax/sigmoid for a classifier whose output has no activation and whose loss wants one."""
+    task = setup.task
+    output = output_layer(layers)
+    if output is None or "activation" not in output.get("config", {}) or task.from_logits:
+        return None
+    if activation_of(output) not in ("linear",) + UNBOUNDED:
+        return None
+    if task.kind == "multiclass":
+        return "softmax"
+    if task.kind in ("binary", "multilabel"):
+        return "sigmoid"
+    return None
+
+
+def _fix(setup: TrainSetup, layers: list[dict], targets: list[dict], hidden: str,
+         fix_id: str, title: str) -> Fix:
+    layer_changes: dict[str, dict[str, Any]] = {}
+    changes, edits = [], []
+    for layer in targets:
+        name = layer["config"]["name"]
+        layer_changes[name] = {"activation": hidden}
+        changes.append(f"{describe_layer(setup, layer)}: activation {activation_of(layer)} → {hidden}")
+        edits.append(LayerEdit(name, {"activation": hidden}))
+    output_activation = _output_activation(setup, layers)
+    if output_activation:
+        output = output_layer(layers)
+        name = output["config"]["name"]
+        layer_changes[name] = {"activation": output_activation}
+        changes.append(f"{describe_layer(setup, output)}: activation {activation_of(output)} → "
+                       f"{output_activation}")
+        edits.append(LayerEdit(name, {"activation": output_activation}))
+
+    def transform(current: TrainSetup) -> TrainSetup:
+        current = current.edit_model(edit_layers(layer_changes))
+        if output_activation:
+            current = retask(current, output_activation=output_activation)
+        return current
+
+    return Fix(id=fix_id, family="activation", answers=ANSWERS, title=title, transform=transform,
+               changes=tuple(changes), edits=tuple(edits), magnitude=1.0 * len(edits))
+
+
+@family("activation", "Add or replace activations", answers=ANSWERS, model_edit=True)
+def activation(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    layers = layers_of(setup)
+    fixes = []
+    relu_targets = replaceable_hidden(layers)
+    if relu_targets:
+        fixes.append(_fix(setup, layers, relu_targets, "relu", "activation-relu",
+                          "ReLU on the hidden layers" + (" and softmax on the output"
+                                                         if _output_activation(setup, layers) == "softmax" else "")))
+    linear = linear_hidden(layers)
+    if linear:
+        # the book network of seed 002: sigmoid hidden units, softmax output
+        fixes.append(_fix(setup, layers, linear, "sigmoid", "activation-sigmoid",
+                          "Sigmoid on the linear hidden layers" + (" and softmax on the output"
+                                                                   if _output_activation(setup, layers) == "softmax" else "")))
+    return fixes

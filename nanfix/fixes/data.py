@@ -1,0 +1,134 @@
+"""The data family: rows with NaN/Inf in the inputs or targets, dropped or imputed.
+
+One NaN in a batch makes that step's loss and gradients NaN, and every weight after it. No
+optimizer setting cures that; only a change to the data does, and the report says so. These
+fixes are marked `data_fix=True`: the sweep lets only them count as cures while a data
+finding (D101/D102/L202/L203) or non-finite data is present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from nanfix.fixes.base import DATA_PROBLEM_CODES, Fix, codes, family
+from nanfix.patch import DataEdit
+from nanfix.results import Finding
+from nanfix.trainingdata import TrainingData, leaves, map_nest
+from nanfix.trainsetup import TrainSetup
+
+ANSWERS = (*DATA_PROBLEM_CODES, "N701")
+
+
+def bad_rows(x, y) -> tuple[np.ndarray, int, int]:
+    """(mask of rows with a non-finite value anywhere, rows bad in x, rows bad in y)."""
+    count = len(leaves(x)[0])
+
+    def mask(nest) -> np.ndarray:
+        bad = np.zeros(count, dtype=bool)
+        for leaf in leaves(nest):
+            leaf = np.asarray(leaf)
+            if np.issubdtype(leaf.dtype, np.floating) and len(leaf) == count:
+                bad |= ~np.isfinite(leaf.reshape(count, -1)).all(axis=1)
+        return bad
+
+    in_x, in_y = mask(x), mask(y)
+    return in_x | in_y, int(in_x.sum()), int(in_y.sum())
+
+
+def data_problem(setup: TrainSetup, findings: list[Finding]) -> str | None:
+    """What is wrong with the data in plain words, or None when the data is fine."""
+    bad, in_x, in_y = bad_rows(setup.data.x, setup.data.y)
+    total = len(bad)
+    if bad.any():
+        parts = []
+        if in_x:
+            parts.append(f"{in_x} of {total} training rows have NaN/Inf in the inputs")
+        if in_y:
+            parts.append(f"{in_y} of {total} have NaN/Inf in the targets")
+        return "; ".join(parts)
+    found = sorted(codes(findings) & set(DATA_PROBLEM_CODES))
+    if found:
+        messages = [f.message for f in findings if f.code in found]
+        return "; ".join(messages) or f"the data findings {', '.join(found)}"
+    return None
+
+
+def _keep(data: TrainingData, keep: np.ndarray, keep_val: np.ndarray | None) -> TrainingData:
+    changed = replace(data, x=map_nest(lambda a: np.asarray(a)[keep], data.x),
+                      y=map_nest(lambda a: np.asarray(a)[keep], data.y))
+    if data.sample_weight is not None:
+        changed.sample_weight = np.asarray(data.sample_weight)[keep]
+    if keep_val is not None:
+        changed.x_val = map_nest(lambda a: np.asarray(a)[keep_val], data.x_val)
+        changed.y_val = map_nest(lambda a: np.asarray(a)[keep_val], data.y_val)
+    return changed
+
+
+def _drop(setup: TrainSetup) -> TrainSetup:
+    data = setup.data
+    bad, _, _ = bad_rows(data.x, data.y)
+    keep_val = None
+    if data.x_val is not None and data.y_val is not None:
+        keep_val = ~bad_rows(data.x_val, data.y_val)[0]
+    return setup.with_changes(data=_keep(data, ~bad, keep_val))
+
+
+def _impute_array(x: np.ndarray, means: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype="float32")
+    return np.where(np.isfinite(x), x, means).astype("float32")
+
+
+def _impute(setup: TrainSetup) -> TrainSetup:
+    data = setup.data
+    x = np.asarray(data.x, dtype="float64")
+    means = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=0)
+    means = np.where(np.isfinite(means), means, 0.0)
+    changed = replace(data, x=_impute_array(x, means))
+    if data.x_val is not None and not isinstance(data.x_val, (list, tuple, dict)):
+        changed.x_val = _impute_array(data.x_val, means)
+    return setup.with_changes(data=changed)
+
+
+@family("data", "Repair the data", answers=ANSWERS, data_fix=True)
+def data(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    bad, in_x, in_y = bad_rows(setup.data.x, setup.data.y)
+    if not bad.any():
+        return []
+    total = len(bad)
+    problem = data_problem(setup, findings)
+    note = (f"The data must change: {problem}. No optimizer setting can cure a NaN in the data; "
+            "drop or repair those rows before fit.")
+    fixes = [Fix(
+        id="data-drop-nonfinite", family="data", answers=ANSWERS, data_fix=True, note=note,
+        title="Drop the rows with NaN/Inf values",
+        transform=_drop,
+        changes=(f"drop {int(bad.sum())} of {total} training rows with NaN/Inf "
+                 f"({in_x} in the inputs, {in_y} in the targets)",),
+        edits=(DataEdit(
+            ("keep = {np}.isfinite({x}).reshape(len({x}), -1).all(axis=1) & "
+             "{np}.isfinite({y}).reshape(len({y}), -1).all(axis=1)",
+             "{x}, {y} = {x}[keep], {y}[keep]"),
+            ("keep_val = {np}.isfinite({x_val}).reshape(len({x_val}), -1).all(axis=1) & "
+             "{np}.isfinite({y_val}).reshape(len({y_val}), -1).all(axis=1)",
+             "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
+            comment="drop rows with NaN/Inf"),),
+        magnitude=1.0)]
+    plain_x = not isinstance(setup.data.x, (list, tuple, dict))
+    if in_x and not in_y and plain_x:
+        fixes.append(Fix(
+            id="data-impute-mean", family="data", answers=ANSWERS, data_fix=True, note=note,
+            title="Replace NaN/Inf inputs with the feature's mean",
+            transform=_impute,
+            changes=(f"impute the NaN/Inf inputs of {in_x} of {total} rows with the per-feature "
+                     "mean of the finite values",),
+            edits=(DataEdit(
+                ("{x}_finite = {np}.isfinite({x})",
+                 "{x}_mean = {np}.nanmean({np}.where({x}_finite, {x}, {np}.nan), axis=0)",
+                 "{x} = {np}.where({x}_finite, {x}, {x}_mean)"),
+                ("{x_val} = {np}.where({np}.isfinite({x_val}), {x_val}, {x}_mean)",),
+                comment="impute NaN/Inf inputs with the training means"),),
+            magnitude=1.5))
+    return fixes

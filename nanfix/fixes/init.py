@@ -1,0 +1,90 @@
+"""The init family: Keras' fan-in-scaled initializers instead of large fixed-scale ones.
+
+N(0, 1) weights on 784 inputs give pre-activations with a standard deviation near 28:
+sigmoids saturate and the first gradient step is enormous. glorot_uniform (he_normal under
+ReLU) scales each layer by its fan-in; biases start at zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nanfix.fixes.base import RELU_LIKE, Fix, activation_of, describe_layer, edit_layers, family, layers_of
+from nanfix.patch import LayerEdit
+from nanfix.results import Finding
+from nanfix.trainsetup import TrainSetup
+
+ANSWERS = ("M401", "M402", "N701", "N703", "N704", "U902", "S802")
+RANDOM = ("RandomNormal", "TruncatedNormal", "RandomUniform")
+
+
+def initializer_scale(initializer: Any) -> float | None:
+    """The standard deviation an initializer draws with (None when unknown or fan-scaled)."""
+    if not isinstance(initializer, dict):
+        return None
+    name, config = initializer.get("class_name"), initializer.get("config", {})
+    if name in ("RandomNormal", "TruncatedNormal"):
+        return abs(float(config.get("stddev", 0.05))) + abs(float(config.get("mean", 0.0)))
+    if name == "RandomUniform":
+        low, high = float(config.get("minval", -0.05)), float(config.get("maxval", 0.05))
+        return max(abs(low), abs(high)) / math.sqrt(3.0)
+    if name == "Constant":
+        return abs(float(config.get("value", 0.0)))
+    if name == "Ones":
+        return 1.0
+    return None
+
+
+def describe_initializer(initializer: Any) -> str:
+    if isinstance(initializer, dict):
+        arguments = ", ".join(f"{k}={v}" for k, v in initializer.get("config", {}).items()
+                              if k != "seed" and v is not None)
+        return f"{initializer.get('class_name')}({arguments})"
+    return str(initializer)
+
+
+def _fan_in(setup: TrainSetup, name: str) -> int | None:
+    try:
+        kernel = getattr(setup.model.get_layer(name), "kernel", None)
+    except ValueError:
+        return None
+    if kernel is None:
+        return None
+    return int(np.prod(kernel.shape[:-1])) or None
+
+
+@family("init", "Use fan-in-scaled initializers", answers=ANSWERS, model_edit=True)
+def init(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    layer_changes: dict[str, dict[str, Any]] = {}
+    changes, edits = [], []
+    for layer in layers_of(setup):
+        config = layer.get("config", {})
+        name = config.get("name")
+        if "kernel_initializer" not in config:
+            continue
+        settings: dict[str, Any] = {}
+        parts = []
+        fan_in = _fan_in(setup, name)
+        scale = initializer_scale(config["kernel_initializer"])
+        if scale is not None and fan_in and scale > 2.0 * math.sqrt(2.0 / fan_in):
+            settings["kernel_initializer"] = "he_normal" if activation_of(layer) in RELU_LIKE else "glorot_uniform"
+            parts.append(f"kernel {describe_initializer(config['kernel_initializer'])} → "
+                         f"{settings['kernel_initializer']}")
+        bias_scale = initializer_scale(config.get("bias_initializer"))
+        if config.get("use_bias", True) and bias_scale is not None and bias_scale >= 0.1:
+            settings["bias_initializer"] = "zeros"
+            parts.append(f"bias {describe_initializer(config['bias_initializer'])} → zeros")
+        if settings:
+            layer_changes[name] = settings
+            changes.append(f"{describe_layer(setup, layer)}: " + ", ".join(parts))
+            edits.append(LayerEdit(name, dict(settings)))
+    if not layer_changes:
+        return []
+    return [Fix(id="init-fan-in", family="init", answers=ANSWERS,
+                title="Initialise with glorot_uniform / he_normal and zero biases",
+                transform=lambda s: s.edit_model(edit_layers(layer_changes)),
+                changes=tuple(changes), edits=tuple(edits), magnitude=0.5 * len(edits))]

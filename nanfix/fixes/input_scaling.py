@@ -1,0 +1,111 @@
+"""The input-scaling family: bring the inputs to unit scale (÷255, standardise, min-max).
+
+Raw pixels (0..255) or features in the thousands make the first layer's pre-activations
+huge: sigmoid/softmax saturate, ReLUs die after one step, and a rate tuned for unit-scale
+inputs overshoots. These are data transforms; the diff adds the matching line before fit
+(`x_train = x_train / 255.0`), applied to the validation inputs as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from nanfix.fixes.base import Fix, family
+from nanfix.patch import DataEdit
+from nanfix.results import Finding
+from nanfix.trainingdata import TrainingData
+from nanfix.trainsetup import TrainSetup
+
+ANSWERS = ("D104", "N701", "N703", "S801", "S802", "U901", "U902")
+
+
+def plain_inputs(data: TrainingData) -> np.ndarray | None:
+    """The inputs when they are one numeric array (multi-input models are left alone)."""
+    x = data.x
+    if isinstance(x, (list, tuple, dict)):
+        return None
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or x.ndim < 2 or x.size == 0:
+        return None
+    return x
+
+
+def transform_inputs(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[TrainSetup], TrainSetup]:
+    """A setup transform applying function(array, training_inputs) to x and x_val."""
+
+    def apply(setup: TrainSetup) -> TrainSetup:
+        data = setup.data
+        train = np.asarray(data.x)
+        changed = replace(data, x=function(train, train).astype("float32"))
+        if data.x_val is not None and not isinstance(data.x_val, (list, tuple, dict)):
+            changed.x_val = function(np.asarray(data.x_val), train).astype("float32")
+        return setup.with_changes(data=changed)
+
+    return apply
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    return x[np.isfinite(x)] if np.issubdtype(x.dtype, np.floating) else x.ravel()
+
+
+def _divide_255(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    return x / 255.0
+
+
+def _standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    return (x - train.mean(axis=0)) / (train.std(axis=0) + 1e-7)
+
+
+def _min_max(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    low, high = train.min(), train.max()
+    return (x - low) / (high - low)
+
+
+@family("input_scaling", "Scale the inputs", answers=ANSWERS)
+def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    x = plain_inputs(setup.data)
+    if x is None:
+        return []
+    values = _finite(x)
+    if values.size == 0:
+        return []
+    low, high = float(values.min()), float(values.max())
+    spread = float(np.median(np.std(x.reshape(len(x), -1), axis=0)))
+    span = f"inputs span {low:.3g}..{high:.3g}"
+    pixels = low >= 0 and 1.5 < high <= 255
+    fixes = []
+    if pixels:
+        fixes.append(Fix(
+            id="inputs-divide-255", family="input_scaling", answers=ANSWERS,
+            title="Divide the inputs by 255 (pixel values to 0..1)",
+            transform=transform_inputs(_divide_255),
+            changes=(f"x → x / 255.0 ({span}; after: 0..{high / 255:.3g})",),
+            edits=(DataEdit(("{x} = {x} / 255.0",), ("{x_val} = {x_val} / 255.0",),
+                            comment="scale pixels to 0..1"),),
+            magnitude=1.0))
+    if max(abs(low), abs(high)) > 5.0 or spread > 3.0 or 0 < spread < 0.05:
+        fixes.append(Fix(
+            id="inputs-standardise", family="input_scaling", answers=ANSWERS,
+            title="Standardise the inputs (zero mean, unit variance per feature)",
+            transform=transform_inputs(_standardise),
+            changes=(f"x → (x - mean) / std per feature, from the training inputs ({span})",),
+            edits=(DataEdit(("{x}_mean, {x}_std = {x}.mean(axis=0), {x}.std(axis=0) + 1e-7",
+                             "{x} = ({x} - {x}_mean) / {x}_std"),
+                            ("{x_val} = ({x_val} - {x}_mean) / {x}_std",),
+                            comment="standardise with the training statistics"),),
+            magnitude=1.5))
+        if not pixels and high > low:
+            fixes.append(Fix(
+                id="inputs-min-max", family="input_scaling", answers=ANSWERS,
+                title="Min-max scale the inputs to 0..1",
+                transform=transform_inputs(_min_max),
+                changes=(f"x → (x - {low:.3g}) / ({high:.3g} - {low:.3g}) ({span})",),
+                edits=(DataEdit(("{x}_min, {x}_max = {x}.min(), {x}.max()",
+                                 "{x} = ({x} - {x}_min) / ({x}_max - {x}_min)"),
+                                ("{x_val} = ({x_val} - {x}_min) / ({x}_max - {x}_min)",),
+                                comment="min-max scale with the training range"),),
+                magnitude=1.5))
+    return fixes

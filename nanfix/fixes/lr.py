@@ -1,0 +1,52 @@
+"""The learning-rate family: the script's rate scaled down a grid of factors (up for stalls).
+
+A rate too large for the curvature overshoots and ends in Inf/NaN; one too small never
+moves. The grid spans three decades below the script's own value (x0.3 ... x0.001), and,
+when the baseline stalled rather than diverged, x3 and x10 above it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from nanfix.fixes.base import Fix, diverges, family, number, optimizer_fix, stalls, tidy
+from nanfix.results import Finding
+from nanfix.trainsetup import TrainSetup
+
+ANSWERS = ("N701", "N702", "N703", "N704", "N705", "S801", "S802", "S803", "U901")
+# The order is the order of trying: whole decades first, so a tight cap still spans them.
+LOWER = (0.1, 0.01, 0.001, 0.3, 0.03, 0.003)
+HIGHER = (10.0, 3.0)
+
+
+def current_rate(setup: TrainSetup) -> float | None:
+    """The script's learning rate (None for a schedule: those are left alone)."""
+    return number(setup.optimizer_settings.get("learning_rate"))
+
+
+@family("lr", "Change the learning rate", answers=ANSWERS)
+def learning_rate(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    rate = current_rate(setup)
+    if not rate or rate <= 0:
+        return []
+    rate = tidy(rate, 6)
+    if grid:
+        values = [float(value) for value in grid]
+    else:
+        factors = list(LOWER)
+        if stalls(findings) and not diverges(findings):
+            factors = list(HIGHER) + factors
+        values = [rate * factor for factor in factors]
+    fixes = []
+    for value in values:
+        value = tidy(value)
+        if value <= 0 or value == rate:
+            continue
+        factor = value / rate
+        fixes.append(optimizer_fix(
+            setup, id=f"lr-{value:g}", family="lr", answers=ANSWERS,
+            title=f"{'Lower' if factor < 1 else 'Raise'} the learning rate x{tidy(factor, 2):g} ({rate:g} → {value:g})",
+            settings={"learning_rate": value}, magnitude=abs(math.log10(factor))))
+    return fixes
+

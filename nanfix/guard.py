@@ -1,0 +1,343 @@
+"""The in-training guard: a Keras callback that stops `fit` at the first non-finite number.
+
+It owns one thing: noticing, inside the user's own `model.fit`, the first non-finite loss or
+weight, saying where and why in plain words, and stopping before more epochs are wasted.
+The deeper diagnosis (which op, which fix cures it) is `nanfix probe`'s job; the guard only
+points there.
+
+Example::
+
+    from nanfix.keras import NanGuard
+
+    guard = NanGuard()
+    model.fit(x, y, epochs=10, callbacks=[guard])
+    if guard.diagnosis is not None:
+        print(guard.diagnosis.codes, guard.diagnosis.layer)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+ACTIONS = ("stop", "raise")
+
+# Titles of the catalog codes the guard reports (the full explanations live in nanfix.findings).
+CODE_TITLES = {
+    "N701": "non-finite loss",
+    "N702": "non-finite weights while the loss is still finite",
+    "N703": "loss explosion",
+}
+
+
+@dataclass
+class Diagnosis:
+    """What the guard saw when it fired.
+
+    `step` is the global batch index within this `fit` call (0-based, counted across
+    epochs); `kind` is "loss" or "weight" ("gradient" is reserved for a train-step monitor);
+    `layer` is the first layer, in `model.layers` order, holding a non-finite weight, or None
+    when every weight is still finite.
+    """
+
+    step: int
+    epoch: int
+    kind: str
+    layer: str | None
+    codes: list[str]
+    message: str
+    variable: str | None = None  # path of the first non-finite weight, e.g. "dense/kernel"
+    loss: float | None = None  # the logged loss (Keras' running mean over the epoch)
+
+
+class NonFiniteTrainingError(RuntimeError):
+    """Raised by `NanGuard(action="raise")`; the guard's findings are in `.diagnosis`."""
+
+    def __init__(self, diagnosis: Diagnosis):
+        super().__init__(diagnosis.message)
+        self.diagnosis = diagnosis
+
+
+def print_to_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss or weight and says where and why.
+
+    The loss is checked after every batch (it is already in the logs, so this is free).
+    Weights are checked every `check_every` batches, at every epoch end and whenever the
+    loss turns non-finite, with one compiled computation over all of them; only when that
+    fails does the guard look layer by layer for the first one holding a NaN or Inf.
+
+    When it fires it prints the step, epoch, layer, the likely cause, the finding codes
+    (N701 non-finite loss, N702 non-finite weights with a finite loss, N703 loss explosion)
+    and the command to run next, keeps them in `guard.diagnosis`, and then stops
+    (`model.stop_training = True`) or raises `NonFiniteTrainingError`. It restores nothing.
+
+    Backups: a graceful stop lets Keras finish the epoch, so `BackupAndRestore` saves the
+    non-finite weights over its last good backup and then deletes its directory in
+    `on_train_end` (and `ModelCheckpoint(save_best_only=False)` saves them too). To keep
+    the last good backup, use `action="raise"` and put the guard first in `callbacks`:
+    the error ends `fit` before any other callback sees the bad step.
+
+    Args:
+        action: "stop" ends `fit` normally; "raise" raises `NonFiniteTrainingError`
+            and skips every other callback's `on_epoch_end` and `on_train_end`.
+        check_every: check all weights every this many batches (0 or None: only at epoch
+            ends and when the loss turns non-finite).
+        explode_factor: warn (N703) once when the logged loss exceeds this many times the
+            first logged loss of the `fit` call.
+        stop_on_explosion: also stop (or raise) on N703, not only warn.
+        printer: where the diagnosis text goes; defaults to printing on stderr.
+        script: the training script named in the suggested `nanfix probe` command;
+            defaults to `sys.argv[0]` when it is a .py file.
+
+    Example::
+
+        guard = NanGuard(action="raise")
+        callbacks = [guard, keras.callbacks.BackupAndRestore("/tmp/backup")]
+        try:
+            model.fit(x, y, epochs=50, callbacks=callbacks)
+        except NonFiniteTrainingError as error:
+            print(error.diagnosis.step, error.diagnosis.layer)
+    """
+
+    def __init__(
+        self,
+        action: str = "stop",
+        check_every: int | None = 50,
+        explode_factor: float = 100.0,
+        stop_on_explosion: bool = False,
+        printer: Callable[[str], Any] | None = None,
+        script: str | None = None,
+    ):
+        super().__init__()
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
+        self.action = action
+        self.check_every = check_every or 0
+        self.explode_factor = explode_factor
+        self.stop_on_explosion = stop_on_explosion
+        self.printer = printer or print_to_stderr
+        self.script = script
+        self.diagnosis: Diagnosis | None = None
+        self._all_weights_finite: Callable[[], bool] | None = None
+        self._checked_model: Any = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.diagnosis = None
+        self._epoch = 0
+        self._steps_before_epoch = 0
+        self._last_batch = -1
+        self._first_loss: float | None = None
+        self._explosion: dict[str, float] = {}
+
+    # Keras hooks
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        if self._checked_model is not self.model:
+            self._all_weights_finite = compile_all_finite(float_weights(self.model))
+            self._checked_model = self.model
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._last_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.diagnosis is not None:
+            return
+        self._last_batch = batch
+        step = self._steps_before_epoch + batch
+        loss = (logs or {}).get("loss")
+        if loss is not None:
+            loss = float(loss)
+            if not math.isfinite(loss):
+                self._fire("loss", step, loss)
+                return
+            if self._check_explosion(step, loss):
+                return
+        if self.check_every and (step + 1) % self.check_every == 0:
+            if not self._all_weights_finite():
+                self._fire("weight", step, loss)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diagnosis is not None:
+            return
+        step = self._steps_before_epoch + self._last_batch
+        self._steps_before_epoch += self._last_batch + 1
+        if not self._all_weights_finite():
+            self._fire("weight", step, (logs or {}).get("loss"))
+
+    # Judging
+
+    def _check_explosion(self, step: int, loss: float) -> bool:
+        """Track N703; True when it fired and training is being stopped."""
+        if self._first_loss is None:
+            self._first_loss = loss
+            return False
+        if self._explosion or self._first_loss <= 0:
+            return False
+        if loss <= self.explode_factor * self._first_loss:
+            return False
+        self._explosion = {"step": step, "loss": loss, "ratio": loss / self._first_loss}
+        if self.stop_on_explosion:
+            self._fire("loss", step, loss, codes=["N703"])
+            return True
+        self.printer(
+            f"nanfix: warning N703 {CODE_TITLES['N703']} at step {step} (epoch index {self._epoch}): "
+            f"loss {loss:.4g} is {loss / self._first_loss:.0f}x the first logged loss "
+            f"{self._first_loss:.4g}"
+        )
+        return False
+
+    def _fire(self, kind: str, step: int, loss: float | None, codes: list[str] | None = None):
+        layer, variable = first_nonfinite_weight(self.model)
+        if codes is None:
+            codes = ["N701"] if kind == "loss" else ["N702"]
+            if self._explosion:
+                codes.append("N703")
+        self.diagnosis = Diagnosis(
+            step=step,
+            epoch=self._epoch,
+            kind=kind,
+            layer=layer,
+            codes=codes,
+            message=self._describe(kind, step, loss, codes, layer, variable),
+            variable=variable,
+            loss=None if loss is None else float(loss),
+        )
+        self.printer(self.diagnosis.message)
+        if self.action == "raise":
+            raise NonFiniteTrainingError(self.diagnosis)
+        self.model.stop_training = True
+
+    def _describe(self, kind, step, loss, codes, layer, variable) -> str:
+        batch = step - self._steps_before_epoch if kind == "loss" else None
+        where = f"epoch index {self._epoch}" + (f", batch {batch}" if batch is not None else "")
+        what = {"N701": f"loss became {loss}", "N702": "a weight became non-finite"}.get(
+            codes[0], f"loss {loss:.4g} exploded")
+        verb = "raised" if self.action == "raise" else "stopped"
+        lines = [f"nanfix: training {verb} at step {step} ({where}): {what}"]
+        for code in codes:
+            lines.append(f"  {code} {CODE_TITLES[code]}")
+        if layer is not None:
+            lines.append(f"  first non-finite weight: layer '{layer}' ({variable})")
+        else:
+            largest = largest_weight(self.model)
+            hint = f"; largest in layer '{largest[0]}' (max |w| {largest[1]:.3g})" if largest else ""
+            lines.append(f"  every weight is still finite{hint}")
+        lines.append(f"  likely cause: {self._likely_cause(kind, codes, layer)}")
+        lines.append(f"  next: nanfix probe {self._script_name()}")
+        if self.action == "stop":
+            lines.append("  note: Keras still ends this epoch, so BackupAndRestore and ModelCheckpoint "
+                         "save these weights; NanGuard(action=\"raise\") keeps the last good backup")
+        return "\n".join(lines)
+
+    def _likely_cause(self, kind: str, codes: list[str], layer: str | None) -> str:
+        if kind == "weight":
+            when = (f" (weights are checked every {self.check_every} batches, so it turned "
+                    f"non-finite at most {self.check_every} batches ago)" if self.check_every else "")
+            return (f"layer '{layer}' holds NaN/Inf while the loss is still finite, so the bad "
+                    "value does not reach the loss: BatchNormalization moving statistics, an "
+                    "unused branch, or a unit that ReLU switches off; predictions at inference "
+                    f"may be NaN{when}")
+        if self._explosion:
+            return (f"the loss grew {self._explosion['ratio']:.0f}x from its first value "
+                    "before this: the updates diverged; usually the learning rate is too high, "
+                    "the inputs or targets are unscaled, or gradients need clipping")
+        if layer is None:
+            return ("the weights are still finite, so the non-finite value came from this "
+                    "batch: NaN/Inf in the inputs or labels, or an unsafe op in the model or "
+                    "loss (log of 0, division by 0, sqrt of a negative)")
+        return ("the loss jumped to a non-finite value without growing first and the update "
+                "carried it into the weights: something overflowed in one step, e.g. unscaled "
+                "inputs or targets, a too large learning rate, or an unsafe op (log of 0, "
+                "division by 0)")
+
+    def _script_name(self) -> str:
+        if self.script:
+            return self.script
+        if sys.argv and sys.argv[0].endswith(".py"):
+            return sys.argv[0]
+        return "<your_training_script.py>"
+
+
+def float_weights(model) -> list:
+    """The model's floating-point weights (seed states and counters cannot be NaN)."""
+    return [v for v in model.weights if "float" in str(v.dtype)]
+
+
+def compile_all_finite(variables: list) -> Callable[[], bool]:
+    """One fused check "are all these weights finite?", compiled once for the TF backend."""
+    if not variables:
+        return lambda: True
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # A partial, not a nested function: tf.function keys its retracing statistics on
+        # the code object, so one nested function per model would warn about retracing.
+        all_finite = tf.function(functools.partial(tensorflow_all_finite, variables))
+        return lambda: bool(all_finite())
+    # Other backends: one reduction per weight, still on device.
+    return lambda: all(
+        bool(keras.ops.all(keras.ops.isfinite(v))) for v in variables
+    )
+
+
+def tensorflow_all_finite(variables: list):
+    import tensorflow as tf
+
+    return tf.reduce_all(tf.stack([tf.reduce_all(tf.math.is_finite(v.value)) for v in variables]))
+
+
+def first_nonfinite_weight(model) -> tuple[str | None, str | None]:
+    """(layer name, weight path) of the first non-finite weight in `model.layers` order.
+
+    Nested models are searched inside, so the innermost layer is named.
+    """
+    for layer in getattr(model, "layers", []):
+        if getattr(layer, "layers", None):
+            found = first_nonfinite_weight(layer)
+            if found[0] is not None:
+                return found
+            continue
+        for variable in layer.weights:
+            if "float" in str(variable.dtype) and not is_finite(variable):
+                return layer.name, variable.path
+    # Weights owned by the model itself rather than by one of its layers.
+    for variable in float_weights(model):
+        if not is_finite(variable):
+            return model.name, variable.path
+    return None, None
+
+
+def largest_weight(model) -> tuple[str, float] | None:
+    """(layer name, largest |weight|) over leaf layers: where a finite blow-up is biggest."""
+    largest = None
+    for layer in getattr(model, "layers", []):
+        if getattr(layer, "layers", None):
+            candidates = [largest_weight(layer)]
+        else:
+            candidates = [(layer.name, float(np.abs(keras.ops.convert_to_numpy(v)).max()))
+                          for v in layer.weights if "float" in str(v.dtype) and np.prod(v.shape)]
+        for candidate in candidates:
+            if candidate is not None and (largest is None or candidate[1] > largest[1]):
+                largest = candidate
+    return largest
+
+
+def is_finite(variable) -> bool:
+    return bool(np.isfinite(keras.ops.convert_to_numpy(variable)).all())
+
+
+__all__ = ["Diagnosis", "NanGuard", "NonFiniteTrainingError"]

@@ -1,0 +1,49 @@
+"""Dispatch a report dict to the renderer the user asked for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+
+
+def as_text(report: dict[str, Any], output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(report, indent=2, allow_nan=False)
+    if output_format == "markdown":
+        from nanfix.report.markdown import render
+
+        return render(report)
+    if output_format == "github":
+        from nanfix.report.github import annotations
+
+        return annotations(report)
+    raise ValueError(f"unknown format {output_format}")
+
+
+def to_terminal(report: dict[str, Any], console: Console, terse: bool = False) -> None:
+    from nanfix.report.terminal import render_report
+
+    render_report(report, console, terse=terse)
+
+
+def extras(report: dict[str, Any], junit: str | None = None, plot: str | None = None,
+           html: str | None = None, github_summary: bool = False) -> None:
+    """Files CI keeps: JUnit XML, a plot, an HTML page, the GitHub step summary."""
+    if junit:
+        from nanfix.report.junit import write_junit
+
+        write_junit(report, junit)
+    if plot:
+        from nanfix.report.plot import write_plot
+
+        write_plot(report, plot)
+    if html:
+        from nanfix.report.html import write_html
+
+        write_html(report, html)
+    if github_summary:
+        from nanfix.report.github import append_step_summary
+
+        append_step_summary(report)

@@ -1,0 +1,243 @@
+"""The report for people: a verdict panel, findings, per-seed outcomes, ranked fixes, a diff.
+
+Rich honours NO_COLOR and plain (non-terminal) output, so the same code writes clean CI logs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+VERDICT_STYLE = {"healthy": "bold green", "diverges": "bold red", "stalls": "bold yellow",
+                 "error": "bold magenta"}
+SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+OUTCOME_STYLE = {"healthy": "green", "diverged": "red", "stalled": "yellow", "crashed": "magenta",
+                 "timed_out": "magenta", "cures": "bold green", "improves": "yellow", "fails": "red"}
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None], width: int = 24) -> str:
+    """Loss curve in one line; log-scaled when it spans decades; × marks non-finite steps."""
+    if not values:
+        return ""
+    step = max(1, math.ceil(len(values) / width))
+    buckets = [values[i:i + step] for i in range(0, len(values), step)]
+    points = []
+    for bucket in buckets:
+        finite = [v for v in bucket if v is not None]
+        points.append(None if len(finite) < len(bucket) else sum(finite) / len(finite))
+    finite = [p for p in points if p is not None]
+    if not finite:
+        return "×" * len(points)
+    low, high = min(finite), max(finite)
+    use_log = low > 0 and high / max(low, 1e-30) > 100
+    scale = (lambda v: math.log10(v)) if use_log else (lambda v: v)
+    lo, hi = scale(low), scale(high)
+    span = (hi - lo) or 1.0
+    return "".join("×" if p is None else BARS[min(7, int((scale(p) - lo) / span * 7.999))] for p in points)
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "nan"
+    if isinstance(value, float):
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f"{value:.2e}"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def render_report(report: dict[str, Any], console: Console, terse: bool = False) -> None:
+    console.print(_verdict_panel(report))
+    if report.get("error"):
+        _render_error(report, console)
+        return
+    if report.get("sweep"):
+        _render_sweep(report["sweep"], console)
+    findings = report.get("findings", [])
+    if findings:
+        console.print(_findings_table(findings, terse))
+    baseline = report.get("baseline")
+    if baseline and not terse:
+        console.print(_seeds_table(baseline))
+    fixes = report.get("fixes", [])
+    if fixes:
+        console.print(_fixes_table(fixes, baseline, terse))
+        if not terse:
+            _render_top_fix(fixes, console)
+    elif report.get("verdict") in ("diverges", "stalls") and not terse and not report.get("sweep"):
+        console.print("No fixes were tried (--no-fixes, or the time limit ran out).")
+
+
+def _verdict_panel(report: dict[str, Any]) -> Panel:
+    verdict = report.get("verdict", "error")
+    lines = [Text.assemble(("Verdict: ", "bold"), (verdict.upper(), VERDICT_STYLE.get(verdict, "bold")))]
+    if report.get("summary"):
+        lines.append(Text(report["summary"]))
+    cause = report.get("likely_cause")
+    if cause:
+        confirmed = f" (confirmed: fix {cause['confirmed_by']} cures it)" if cause.get("confirmed_by") else ""
+        lines.append(Text.assemble(("Likely cause: ", "bold"), f"{cause['code']} {cause['title']}{confirmed}"))
+    capture = report.get("capture") or {}
+    if capture.get("model"):
+        optimizer = capture.get("optimizer", {})
+        settings = ", ".join(f"{k}={_number(v)}" for k, v in optimizer.items()
+                             if k != "class" and v is not None and v is not False)
+        task = capture.get("task", {})
+        lines.append(Text(
+            f"{capture['model']['class']} with {capture['model']['params']:,} parameters · "
+            f"{optimizer.get('class')}({settings}) · loss {capture.get('loss')} · "
+            f"{task.get('kind')} ({task.get('classes')} outputs, {task.get('output_activation')} output)",
+            style="dim"))
+    settings = report.get("settings") or {}
+    lines.append(Text(f"{settings.get('seeds', '?')} seeds × {settings.get('steps', '?')} steps · "
+                      f"{report.get('elapsed_s', 0):.1f} s", style="dim"))
+    title = f"nanfix · {report.get('script', '')}"
+    return Panel(Group(*lines), title=title, title_align="left",
+                 border_style=VERDICT_STYLE.get(verdict, "white").replace("bold ", ""))
+
+
+def _render_error(report: dict[str, Any], console: Console) -> None:
+    error = report["error"]
+    body = [Text(error.get("message") or "", style="bold")]
+    if error.get("where"):
+        body.append(Text(f"at {error['where']}"))
+    if error.get("hint"):
+        body.append(Text(error["hint"]))
+    output = (report.get("script_output") or "").strip()
+    if output and error.get("type") in ("crashed", "memory", "timeout", "internal"):
+        tail = "\n".join(output.splitlines()[-8:])
+        body.append(Text("last output of the script:\n" + tail, style="dim"))
+    body.append(Text("Run with --debug for the full traceback.", style="dim"))
+    console.print(Panel(Group(*body), title=f"error: {error.get('type')}", title_align="left",
+                        border_style="magenta"))
+
+
+def _findings_table(findings: list[dict[str, Any]], terse: bool) -> Table:
+    table = Table(title="Findings", title_justify="left", show_lines=False, expand=False)
+    table.add_column("sev")
+    table.add_column("code", style="bold")
+    table.add_column("finding")
+    table.add_column("evidence")
+    if not terse:
+        table.add_column("where")
+    for finding in findings:
+        severity = finding["severity"]
+        row = [Text(severity, style=SEVERITY_STYLE.get(severity, "")), finding["code"], finding["title"],
+               finding["message"]]
+        if not terse:
+            row.append(finding.get("where") or "")
+        table.add_row(*row)
+    return table
+
+
+def _seeds_table(baseline: dict[str, Any]) -> Table:
+    table = Table(title=f"Baseline: {baseline['summary']}", title_justify="left")
+    for column in ("seed", "outcome", "steps", "loss start → end", "accuracy", "loss curve", "why"):
+        table.add_column(column)
+    for run in baseline["runs"]:
+        table.add_row(str(run["seed"]), Text(run["outcome"], style=OUTCOME_STYLE.get(run["outcome"], "")),
+                      str(run["steps_run"]),
+                      f"{_number(run['start_loss'])} → {_number(run['final_loss'])}",
+                      _number(run.get("val_accuracy"), 3), sparkline(run.get("loss_history", [])),
+                      (run.get("reason") or "").split(", created at")[0])
+    return table
+
+
+def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, terse: bool) -> Table:
+    base_loss = _median([run["final_loss"] for run in baseline["runs"]]) if baseline else None
+    base_acc = _median([run["val_accuracy"] for run in baseline["runs"]]) if baseline else None
+    table = Table(title=f"Fixes, best first (baseline: loss {_number(base_loss)}, accuracy {_number(base_acc, 3)})",
+                  title_justify="left")
+    for column in ("#", "fix", "change", "outcome", "seeds ok", "loss", "accuracy"):
+        table.add_column(column)
+    if not terse:
+        table.add_column("note")
+    for fix in fixes:
+        row = [str(fix["rank"]), fix["id"], "; ".join(fix["changes"]),
+               Text(fix["outcome"], style=OUTCOME_STYLE.get(fix["outcome"], "")),
+               f"{fix['seeds_ok']}/{fix['seeds']}", _number(fix.get("final_loss")),
+               _number(fix.get("val_accuracy"), 3)]
+        if not terse:
+            row.append(fix.get("note") or "")
+        table.add_row(*row)
+    return table
+
+
+def _render_top_fix(fixes: list[dict[str, Any]], console: Console) -> None:
+    best = fixes[0]
+    if best["outcome"] != "cures":
+        console.print(Text("No candidate cured every seed; the best partial fixes are listed above.",
+                           style="yellow"))
+        return
+    console.print(Text.assemble(("Top fix: ", "bold green"), best["title"]))
+    if best.get("note"):
+        console.print(best["note"])
+    if best.get("diff"):
+        console.print(Syntax(best["diff"], "diff", theme="ansi_dark", background_color="default"))
+    elif best.get("snippet"):
+        console.print(Syntax(best["snippet"], "python", theme="ansi_dark", background_color="default"))
+
+
+def _render_sweep(sweep: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"Sweep of {sweep.get('axis')}", title_justify="left")
+    for column in ("value", "outcome", "seeds ok", "final loss", "accuracy", ""):
+        table.add_column(column)
+    values = sweep.get("values", [])
+    losses = [v.get("final_loss") for v in values if v.get("final_loss") is not None]
+    top = max(losses) if losses else 1.0
+    for entry in values:
+        loss = entry.get("final_loss")
+        bar = "" if loss is None else "█" * max(1, int(20 * math.log1p(loss) / math.log1p(top or 1.0))) if top else ""
+        table.add_row(_number(entry["value"]), Text(entry["outcome"], style=OUTCOME_STYLE.get(entry["outcome"], "")),
+                      f"{entry['seeds_ok']}/{entry['seeds']}", _number(loss), _number(entry.get("val_accuracy"), 3),
+                      bar if loss is not None else "×")
+    console.print(table)
+    if sweep.get("stable_range"):
+        console.print(Text(sweep["stable_range"], style="bold"))
+
+
+def _median(values: list[float | None]) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def render_rule(entry: Any, console: Console) -> None:
+    body = [Text(f"{entry.code} {entry.name}: {entry.title}", style="bold"),
+            Text(f"severity: {entry.severity.value} · found by: {entry.stage} · fixes tried: "
+                 f"{', '.join(entry.fixes) or '-'}", style="dim"), Text(""), Text(entry.explanation)]
+    console.print(Panel(Group(*body), title=entry.code, title_align="left"))
+
+
+def render_rules(entries: list[Any], console: Console) -> None:
+    table = Table(title="nanfix findings", title_justify="left")
+    for column in ("code", "name", "severity", "stage", "title"):
+        table.add_column(column)
+    for entry in sorted(entries, key=lambda e: e.code):
+        table.add_row(entry.code, entry.name, Text(entry.severity.value, style=SEVERITY_STYLE[entry.severity.value]),
+                      entry.stage, entry.title)
+    console.print(table)
+    console.print("`nanfix explain CODE` prints what a finding means and how to fix it.")
+
+
+def render_config(settings: Any, sources: dict[str, str], console: Console) -> None:
+    table = Table(title="Effective configuration", title_justify="left")
+    for column in ("key", "value", "from"):
+        table.add_column(column)
+    data = settings.to_dict()
+    for key, value in data.items():
+        if key == "thresholds":
+            for name, number in value.items():
+                table.add_row(f"thresholds.{name}", str(number), sources.get(f"thresholds.{name}", "default"))
+            continue
+        table.add_row(key, str(value), sources.get(key, "default"))
+    console.print(table)

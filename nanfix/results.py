@@ -1,0 +1,239 @@
+"""The plain records that flow through nanfix: one probe of one seed, a probe over seeds,
+a finding, a measured fix, and the report that holds them all.
+
+They are dataclasses with no behaviour beyond summarising themselves and turning into
+JSON-ready dicts, so every stage (probe, findings, sweeps, renderers) can be tested on its
+own and the worker process can hand them to the parent as JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = "nanfix.report/1"
+
+
+class Outcome(str, Enum):
+    """How one seed's probe ended: an explicit state, never a NaN in a float."""
+
+    HEALTHY = "healthy"  # finite throughout and learning
+    DIVERGED = "diverged"  # non-finite values, or the loss exploded
+    STALLED = "stalled"  # finite but nothing learned
+    CRASHED = "crashed"  # the training step raised
+    TIMED_OUT = "timed_out"  # the time budget ran out before a verdict
+
+
+class Verdict(str, Enum):
+    HEALTHY = "healthy"
+    DIVERGES = "diverges"
+    STALLS = "stalls"
+    ERROR = "error"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN or Infinity: non-finite numbers travel as null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class NonFinite:
+    """Where the first non-finite value appeared in one seed."""
+
+    step: int
+    kind: str  # "loss" | "gradient" | "weight" | "activation"
+    layer: str | None = None
+    op: str | None = None  # the TensorFlow op that produced it, from the numerics replay
+    stage: str | None = None  # "forward" | "loss" | "backward" | "update"
+    origin: str | None = None  # "train.py:34", the user's line that created the layer
+
+    def describe(self) -> str:
+        where = f" in layer {self.layer}" if self.layer else ""
+        op = f" (op {self.op})" if self.op else ""
+        origin = f", created at {self.origin}" if self.origin else ""
+        return f"non-finite {self.kind} at step {self.step}{where}{op}{origin}"
+
+
+@dataclass
+class SeedRun:
+    """One seed's probe: its per-step history and how it ended."""
+
+    seed: int
+    outcome: Outcome
+    steps_run: int
+    reason: str = ""
+    loss: list[float | None] = field(default_factory=list)
+    grad_norm: list[float | None] = field(default_factory=list)
+    weight_norm: dict[str, list[float | None]] = field(default_factory=dict)
+    first_nonfinite: NonFinite | None = None
+    start_loss: float | None = None
+    final_loss: float | None = None
+    best_loss: float | None = None
+    train_accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    learned: bool = False
+    # Detector inputs that are not per-step curves: dead ReLU fraction per layer,
+    # saturation per layer, Adam second-moment summaries, prediction spread...
+    signals: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.HEALTHY
+
+
+@dataclass
+class ProbeResult:
+    """A configuration probed over several seeds with the same budget."""
+
+    label: str
+    runs: list[SeedRun]
+    steps: int
+    elapsed_s: float = 0.0
+
+    @property
+    def seeds(self) -> int:
+        return len(self.runs)
+
+    @property
+    def seeds_ok(self) -> int:
+        return sum(run.ok for run in self.runs)
+
+    @property
+    def failed_seeds(self) -> list[int]:
+        return [run.seed for run in self.runs if not run.ok]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(run.outcome is outcome for run in self.runs)
+
+    @property
+    def first_nonfinite(self) -> NonFinite | None:
+        """The earliest non-finite event over all seeds."""
+        events = [run.first_nonfinite for run in self.runs if run.first_nonfinite]
+        return min(events, key=lambda e: e.step) if events else None
+
+    def median(self, attribute: str) -> float | None:
+        values = sorted(
+            v for v in (getattr(run, attribute) for run in self.runs) if v is not None
+        )
+        if not values:
+            return None
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    def summary(self) -> str:
+        """One plain sentence: 'non-finite loss in 2/3 seeds, first at step 57 in layer dense_1'."""
+        n = self.seeds
+        diverged = self.count(Outcome.DIVERGED)
+        stalled = self.count(Outcome.STALLED)
+        crashed = self.count(Outcome.CRASHED) + self.count(Outcome.TIMED_OUT)
+        parts = []
+        if diverged:
+            first = self.first_nonfinite
+            if first:
+                where = f" in layer {first.layer}" if first.layer else ""
+                parts.append(
+                    f"diverged in {diverged}/{n} seeds, first non-finite {first.kind} "
+                    f"at step {first.step}{where}"
+                )
+            else:
+                parts.append(f"loss exploded in {diverged}/{n} seeds")
+        if stalled:
+            parts.append(f"stalled in {stalled}/{n} seeds")
+        if crashed:
+            reason = next((run.reason for run in self.runs
+                           if run.outcome in (Outcome.CRASHED, Outcome.TIMED_OUT)), "")
+            parts.append(f"crashed or timed out in {crashed}/{n} seeds ({reason})")
+        if not parts:
+            parts.append(f"healthy and learning in {n}/{n} seeds")
+        return "; ".join(parts)
+
+
+@dataclass
+class Finding:
+    """One diagnosis from the catalog, with the evidence filled in."""
+
+    code: str
+    title: str
+    severity: Severity
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fix_families: list[str] = field(default_factory=list)
+    where: str | None = None  # "train.py:34" when a line of the user's script is to blame
+
+
+@dataclass
+class FixResult:
+    """A candidate fix, probed on the baseline's seeds and budget."""
+
+    id: str
+    family: str
+    title: str
+    changes: list[str]
+    outcome: str  # "cures" | "improves" | "fails"
+    seeds_ok: int
+    seeds: int
+    probe: ProbeResult | None = None
+    rank: int = 0
+    note: str = ""
+    diff: str | None = None
+    snippet: str | None = None
+    data_fix: bool = False
+    size: int = 1  # how many edits the change needs: smaller is preferred
+
+
+@dataclass
+class ErrorInfo:
+    type: str  # "script_error" | "no_fit" | "custom_loop" | "crashed" | "timeout" | "memory" | ...
+    message: str
+    where: str | None = None
+    hint: str | None = None
+    detail: str | None = None  # the traceback, shown with --debug
+
+
+@dataclass
+class Report:
+    script: str
+    verdict: Verdict
+    argv: list[str] = field(default_factory=list)
+    capture: dict[str, Any] = field(default_factory=dict)
+    baseline: ProbeResult | None = None
+    findings: list[Finding] = field(default_factory=list)
+    fixes: list[FixResult] = field(default_factory=list)
+    sweep: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    elapsed_s: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+    script_output: str = ""  # the tail of what the user's script printed
+
+    def to_dict(self) -> dict[str, Any]:
+        from nanfix.report.serialize import report_to_dict
+
+        return report_to_dict(self)
+
+
+def plain(obj: Any) -> Any:
+    """asdict() for our records with enums as their values."""
+    if hasattr(obj, "__dataclass_fields__"):
+        obj = asdict(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {key: plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(value) for value in obj]
+    if isinstance(obj, float):
+        return finite_or_none(obj)
+    return obj
