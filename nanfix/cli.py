@@ -105,8 +105,22 @@ def _emit(report: dict[str, Any], output_format: str, output: str | None, terse:
 def _extras(report: dict[str, Any], junit: str | None, plot: str | None, html: str | None,
             github_summary: bool) -> None:
     from nanfix.report import render
+    from nanfix.report.plot import PlotError
 
-    render.extras(report, junit=junit, plot=plot, html=html, github_summary=github_summary)
+    try:
+        render.extras(report, junit=junit, plot=plot, html=html, github_summary=github_summary)
+    except (PlotError, OSError) as error:  # the verdict's exit code still stands
+        Console(file=sys.stderr, highlight=False).print(f"nanfix: {error}", markup=False)
+
+
+def _check_plot(plot: str | None) -> None:
+    if plot:
+        from nanfix.report.plot import PlotError, check_plot_path
+
+        try:
+            check_plot_path(plot)
+        except PlotError as error:
+            _fail_usage(str(error))
 
 
 def _finish(report: dict[str, Any], exit_zero: bool, fail_on: str) -> None:
@@ -146,6 +160,7 @@ def probe(
 ) -> None:
     """Diagnose a training script and rank the fixes that measurably cure it."""
     script = _check_script(script)
+    _check_plot(plot)
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "batch_size": batch_size,
              "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
              "max_fixes": max_fixes, "jobs": jobs, "plan": plan}
@@ -180,6 +195,7 @@ def check(
 ) -> None:
     """CI gate: exit 1 when training diverges (or stalls, with --fail-on)."""
     script = _check_script(script)
+    _check_plot(plot)
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "fail_on": fail_on,
              "sweeps": fixes}
     settings, _ = _settings(script, config, flags)
