@@ -8,7 +8,9 @@ translation; for those the error message names the modern replacement.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass
 
 # Legacy uses seen while the script ran: (what, where). Read by the capture.
@@ -87,7 +89,10 @@ def install(script_path: str) -> None:
 
     def _shape(attribute):
         def getter(self):
-            USED.append((attribute, user_line(script_path)))
+            # Keras itself probes hasattr(layer, "input_shape"): count only the script's own uses.
+            caller = sys._getframe(1).f_code.co_filename
+            if os.path.realpath(caller) == os.path.realpath(script_path):
+                USED.append((attribute, user_line(script_path)))
             tensor = self.input if attribute == "input_shape" else self.output
             return tuple(tensor.shape)
 

@@ -418,6 +418,12 @@ def clipped_log_loss(y_true, y_pred):
     return -keras.ops.sum(y_true * keras.ops.log(keras.ops.clip(y_pred, 1e-8, 1.0)), axis=-1)
 
 
+def clipped_on_its_own_line_loss(y_true, y_pred):
+    # the seed-001 "fix": clip first, then take the log of the clipped prediction
+    y_pred = keras.ops.clip(y_pred, 1e-8, keras.ops.max(y_pred))
+    return -keras.ops.sum(y_true * keras.ops.log(y_pred))
+
+
 def stable_loss(y_true, logits):
     return -keras.ops.sum(y_true * keras.ops.log_softmax(logits), axis=-1)
 
@@ -443,6 +449,14 @@ def test_p304_clipped_log_hides_the_nan_but_cuts_the_gradient():
     item = only(diagnose(mlp(8, 10, "softmax"), scaled(), one_hot(), clipped_log_loss), "P304")
     assert item.severity is Severity.WARNING and item.evidence["kind"] == "clipped"
     assert "clip hides the NaN" in item.message and "gradient" in item.message
+
+
+def test_p304_clip_on_an_earlier_line_is_still_a_clip():
+    found = diagnose(mlp(8, 10, "softmax"), scaled(), one_hot(), clipped_on_its_own_line_loss)
+    item = only(found, "P304")
+    assert item.evidence["kind"] == "clipped" and "keras.ops.clip" in item.evidence["clipped_by"]
+    line = clipped_on_its_own_line_loss.__code__.co_firstlineno + 3
+    assert item.where == f"test_findings_preflight.py:{line}"
 
 
 def test_p304_loss_subclass_and_stable_formulation():

@@ -153,24 +153,18 @@ def _linear_chains(model: Any) -> list[list]:
         id(layer): _inputs_of(layer, model, index, layers) for index, layer in enumerate(layers)
     }
     position = {id(layer): index for index, layer in enumerate(layers)}
-    group: dict[int, int] = {}  # layer id -> chain id (union of linked pairs)
+    chain_of: dict[int, int] = {}  # layer id -> id of the first layer of its chain
     chains: dict[int, list] = {}
+    # model.layers is in graph order, so a layer's feeder has always been seen before it.
     for layer in layers:
-        if not is_weight_layer(layer):
+        if not is_weight_layer(layer) or id(layer) in chain_of:
             continue
         feeder = _linear_feeder(layer, feeders)
         if feeder is None or id(feeder) not in position:
             continue
-        chain_id = group.setdefault(id(feeder), id(feeder))
-        chains.setdefault(chain_id, [feeder])
-        if id(layer) in group and group[id(layer)] != chain_id:  # joins an existing chain
-            other = chains.pop(group[id(layer)])
-            for member in other:
-                group[id(member)] = chain_id
-            chains[chain_id].extend(other)
-        elif id(layer) not in group:
-            group[id(layer)] = chain_id
-            chains[chain_id].append(layer)
+        chain_id = chain_of.setdefault(id(feeder), id(feeder))
+        chains.setdefault(chain_id, [feeder]).append(layer)
+        chain_of[id(layer)] = chain_id
     return [sorted(chain, key=lambda layer: position[id(layer)]) for chain in chains.values()]
 
 

@@ -179,6 +179,7 @@ LOG_CALL = re.compile(r"\blog\s*\(")
 CLIPPED = re.compile(r"clip|maximum\s*\(")
 EPSILON_ADDED = re.compile(r"\+\s*(\d*\.?\d+e-\d+|eps\w*|[\w.]*epsilon\s*\(\s*\))", re.IGNORECASE)
 SIGNATURE = re.compile(r"def\s+\w+\s*\(([^)]*)\)")
+ASSIGNMENT = re.compile(r"^\s*(\w+)\s*=(?!=)\s*(.+)$", re.MULTILINE)
 
 
 def _loss_target(loss: Any) -> Any:
@@ -224,18 +225,38 @@ def _mentions(text: str, name: str) -> bool:
     return re.search(rf"\b{re.escape(name)}\b", text) is not None
 
 
+def _expanded(argument: str, code: str, before: int) -> tuple[str, list[str]]:
+    """The argument plus what its names were assigned earlier (`p = clip(y_pred); log(p)`),
+    and those assignments."""
+    assigned: dict[str, list[str]] = {}
+    for match in ASSIGNMENT.finditer(code[:before]):
+        assigned.setdefault(match.group(1), []).append(match.group(2))
+    text, seen, used = argument, set(), []
+    for _ in range(3):  # a few hops of p = ...; q = f(p); log(q)
+        names = (set(re.findall(r"\b[A-Za-z_]\w*\b", text)) & set(assigned)) - seen
+        if not names:
+            break
+        seen |= names
+        used += [f"{name} = {value.strip()}" for name in sorted(names) for value in assigned[name]]
+        text = " ".join([argument, *used])
+    return text, used
+
+
 def unsafe_logs(source: str, output_can_be_negative: bool) -> list[dict[str, Any]]:
-    """Each log() call on something other than the targets alone, judged 'bare' or 'clipped'."""
+    """Each log() call on something other than the targets alone: 'bare', 'clipped' or
+    'epsilon' (log(p + eps) of an output that can be negative)."""
     code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
     targets, predictions = _parameters(code)
     found = []
     for match in LOG_CALL.finditer(code):
         argument = _argument(code, match.end() - 1)
-        if _mentions(argument, targets) and not _mentions(argument, predictions):
+        meaning, assignments = _expanded(argument, code, match.start())
+        if _mentions(meaning, targets) and not _mentions(meaning, predictions):
             continue  # log(1 + y_true) and the like: not the prediction
-        if CLIPPED.search(argument):
+        via = next((line for line in assignments if CLIPPED.search(line)), None)
+        if CLIPPED.search(meaning):
             kind = "clipped"
-        elif EPSILON_ADDED.search(argument):
+        elif EPSILON_ADDED.search(meaning):
             if not output_can_be_negative:
                 continue  # log(p + eps) of a non-negative output is finite
             kind = "epsilon"
@@ -245,6 +266,7 @@ def unsafe_logs(source: str, output_can_be_negative: bool) -> list[dict[str, Any
             {
                 "kind": kind,
                 "expression": " ".join(f"log({argument})".split())[:120],
+                "clipped_by": None if kind != "clipped" or CLIPPED.search(argument) else via,
                 "line": code[: match.start()].count("\n"),
             }
         )
@@ -286,8 +308,11 @@ def unsafe_log_in_loss(context: Context):
     )
     if worst["kind"] == "clipped":
         severity = Severity.WARNING
+        taken = worst["expression"] + (
+            f" after {worst['clipped_by']}" if worst["clipped_by"] else ""
+        )
         message = (
-            f"the loss takes {worst['expression']}: the clip hides the NaN but cuts the gradient "
+            f"the loss takes {taken}: the clip hides the NaN but cuts the gradient "
             "wherever the prediction is clipped, so nothing may be learned; compute the loss "
             "from logits (from_logits=True) instead"
         )
@@ -310,6 +335,7 @@ def unsafe_log_in_loss(context: Context):
         severity=severity,
         expression=worst["expression"],
         kind=worst["kind"],
+        clipped_by=worst["clipped_by"],
         log_calls=len(calls),
         activation=_activation(context),
         loss_function=getattr(_loss_target(context.loss), "__name__", None),
