@@ -61,13 +61,17 @@ class DataEdit:
     """Lines inserted before the fit statement.
 
     Placeholders: {x} {y} (fit's inputs and targets), {x_val} {y_val} (validation_data),
-    {np} (the script's NumPy alias). `val_lines` are written only when the fit call passes
-    validation_data as a tuple of names.
+    {np} (the script's NumPy alias). `val_lines` are written when the fit call passes
+    validation_data. When an argument is not a plain name, `inline` (if given) rewrites it
+    where fit receives it; otherwise there is no diff, only the snippet.
     """
 
     lines: tuple[str, ...]
     val_lines: tuple[str, ...] = ()
     comment: str = ""
+    # the same change as one expression, for when fit's x is not a plain name:
+    # ("{x} / 255.0", "{x_val} / 255.0")
+    inline: tuple[str, ...] = ()
 
 
 SourceEdit = OptimizerEdit | LossEdit | LayerEdit | DataEdit
@@ -247,6 +251,14 @@ def _append_argument(call: ast.Call, source: Source, text: str) -> Replacement:
     before = source.text[:close].rstrip()
     if before.endswith("("):
         return Replacement(close, close, text)
+    arguments = [*call.args, *call.keywords]
+    last = max(arguments, key=lambda node: (node.lineno, node.col_offset))
+    line = source.lines[last.lineno - 1]
+    column = source.offset(last.lineno, last.col_offset) - source.line_starts[last.lineno - 1]
+    if last.lineno > call.lineno and not line[:column].strip():
+        # one argument per line: the new one goes on its own line, aligned with the others
+        separator = "\n" if before.endswith(",") else ",\n"
+        return Replacement(len(before), len(before), f"{separator}{line[:column]}{text}")
     if before.endswith(","):
         return Replacement(len(before), len(before), " " + text)
     return Replacement(len(before), len(before), ", " + text)
@@ -382,7 +394,7 @@ def _layer_calls(model: Any, source: Source) -> dict[str, ast.Call]:
         starting = sorted((c for c in calls if c.lineno == line), key=lambda c: c.col_offset)
         calls = starting or calls[:1]
         if len(calls) == len(names):  # one call per layer on this line, in order
-            found.update(zip(names, calls))
+            found.update(zip(names, calls, strict=False))
         elif len(calls) == 1:  # one call made several layers (a loop, a helper function)
             found.update((name, calls[0]) for name in names)
     return found
@@ -407,33 +419,49 @@ def _layer_replacements(edits: list[LayerEdit], setup: Any, source: Source) -> l
         made = {name for name, other in calls.items() if other is call}
         if made - edited:
             raise Unpatchable("a call that makes several layers would change all of them")
-    quote = source.quote()
     out: list[Replacement] = []
     for call, settings, names in per_call.values():
         cls = type(model.get_layer(sorted(names)[0]))
         for key, value in settings.items():
+            quote = _quote_of(call, key, source) or source.quote()
             out += _set_keyword(call, source, key, _format_value(value, quote), cls=cls)
     return out
 
 
-def fit_names(source: Source, origins: dict[str, str | None]) -> dict[str, str]:
-    """The plain names the fit call passes: {"x": "x_train", "y": ..., "x_val": ..., "y_val": ...}."""
+def _quote_of(call: ast.Call, keyword: str, source: Source) -> str | None:
+    """The quote character of the string the call passes as `keyword` now, if any."""
+    for entry in call.keywords:
+        if entry.arg == keyword and isinstance(entry.value, ast.Constant) and isinstance(entry.value.value, str):
+            first = source.segment(entry.value)[:1]
+            return first if first in ("'", '"') else None
+    return None
+
+
+def fit_arguments(source: Source, origins: dict[str, str | None]) -> dict[str, ast.expr]:
+    """The expressions the fit call passes as x, y and, from validation_data, x_val, y_val;
+    plus "validation" when it passes validation_data in any form."""
     line = line_number(origins.get("fit"))
     call = _fit_call(source, line) if line else None
     if call is None:
         return {}
-    names: dict[str, str] = {}
-    arguments = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+    found: dict[str, ast.expr] = {}
+    keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
     for index, key in enumerate(("x", "y")):
-        node = call.args[index] if index < len(call.args) else arguments.get(key)
-        if isinstance(node, ast.Name):
-            names[key] = node.id
-    validation = arguments.get("validation_data")
-    if isinstance(validation, ast.Tuple) and len(validation.elts) >= 2:
-        for key, node in zip(("x_val", "y_val"), validation.elts):
-            if isinstance(node, ast.Name):
-                names[key] = node.id
-    return names
+        node = call.args[index] if index < len(call.args) else keywords.get(key)
+        if node is not None:
+            found[key] = node
+    validation = keywords.get("validation_data")
+    if validation is not None and not (isinstance(validation, ast.Constant) and validation.value is None):
+        found["validation"] = validation
+        if isinstance(validation, ast.Tuple) and len(validation.elts) >= 2:
+            found["x_val"], found["y_val"] = validation.elts[0], validation.elts[1]
+    return found
+
+
+def fit_names(source: Source, origins: dict[str, str | None]) -> dict[str, str]:
+    """The plain names the fit call passes: {"x": "x_train", "y": ..., "x_val": ..., "y_val": ...}."""
+    return {key: node.id for key, node in fit_arguments(source, origins).items()
+            if key != "validation" and isinstance(node, ast.Name)}
 
 
 def _data_replacements(edits: list[DataEdit], source: Source, origins: dict[str, str | None],
@@ -443,21 +471,44 @@ def _data_replacements(edits: list[DataEdit], source: Source, origins: dict[str,
     if call is None:
         raise Unpatchable("the fit call was not found")
     statement = source.statement_at(call)
+    arguments = fit_arguments(source, origins)
     names = fit_names(source, origins)
     names["np"] = numpy_name
+    validation = "validation" in arguments
     indent = source.lines[statement.lineno - 1][:statement.col_offset]
-    text = []
+    text: list[str] = []
+    out: list[Replacement] = []
     for edit in edits:
-        lines = list(edit.lines)
-        if "x_val" in names and "y_val" in names:
-            lines += edit.val_lines
-        for template in lines:
-            try:
-                text.append(indent + template.format(**names) + "\n")
-            except KeyError as missing:
-                raise Unpatchable(f"fit's {missing} argument is not a plain name") from None
-    start = source.line_starts[statement.lineno - 1]
-    return [Replacement(start, start, "".join(text))]
+        templates = list(edit.lines) + (list(edit.val_lines) if validation else [])
+        try:
+            text += [indent + template.format(**names) + "\n" for template in templates]
+        except KeyError:
+            # an argument is not a plain name: transform it where fit receives it
+            out += _inline(edit, arguments, source, validation)
+    if text:
+        start = source.line_starts[statement.lineno - 1]
+        out.append(Replacement(start, start, "".join(text)))
+    return out
+
+
+ATOMS = (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
+
+
+def _inline(edit: DataEdit, arguments: dict[str, ast.expr], source: Source,
+            validation: bool) -> list[Replacement]:
+    if not edit.inline:
+        raise Unpatchable("fit's data arguments are not plain names")
+    keys = ["x"] + (["x_val"] if validation else [])
+    out = []
+    for key, template in zip(keys, edit.inline, strict=False):
+        node = arguments.get(key)
+        if node is None:
+            raise Unpatchable(f"fit's {key} argument was not found")
+        text = source.segment(node)
+        text = text if isinstance(node, ATOMS) else f"({text})"
+        start, end = source.span(node)
+        out.append(Replacement(start, end, template.format(**{key: text})))
+    return out
 
 
 # -- the diff and the snippet --------------------------------------------------------------
@@ -541,7 +592,7 @@ def _import_position(source: Source) -> int:
 
 def _apply(text: str, replacements: list[Replacement]) -> str:
     ordered = sorted(replacements, key=lambda r: (r.start, r.end))
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end:
             raise Unpatchable("two edits touch the same text")
     for replacement in reversed(ordered):

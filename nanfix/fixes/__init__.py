@@ -96,7 +96,7 @@ def plan(setup: TrainSetup, findings: list[Finding], settings) -> list[Fix]:
             seen.add(fix.id)
             unique.append(fix)
     limit = getattr(settings, "max_fixes", None)
-    return unique[:limit] if limit else unique
+    return unique if limit is None else unique[:max(0, int(limit))]
 
 
 __all__ = ["DATA_PROBLEM_CODES", "FAMILIES", "Family", "Fix", "candidates", "family",

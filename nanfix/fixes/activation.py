@@ -29,7 +29,7 @@ from nanfix.patch import LayerEdit
 from nanfix.results import Finding
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("M403", "M404", "M405", "N701", "N703", "S801", "S802", "U901", "U902")
+ANSWERS = ("M401", "N701", "N703", "S801", "S802", "U901", "U902")
 UNBOUNDED = ("exponential",)
 SATURATING = ("sigmoid", "tanh", "hard_sigmoid", "softsign")
 DEEP_STACK = 3  # this many saturating hidden layers count as a deep sigmoid stack

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nanfix.patch import OptimizerEdit, SourceEdit
@@ -62,6 +62,13 @@ class Fix:
     def apply(self, setup: TrainSetup) -> TrainSetup:
         return self.transform(setup).with_changes(label=self.id)
 
+    def applies(self, setup: TrainSetup, findings: list[Finding]) -> bool:
+        """Whether this fix makes sense for `setup` (its family would propose it)."""
+        if self.parts:
+            return True
+        family = FAMILIES.get(self.family)
+        return family is not None and any(fix.id == self.id for fix in family.fixes(setup, findings))
+
 
 GridProposal = Callable[[TrainSetup, list[Finding], Sequence[float] | None], list[Fix]]
 
@@ -84,7 +91,10 @@ class Family:
               grid: Sequence[float] | None = None) -> list[Fix]:
         if self.model_edit and not rebuildable(setup.model):
             return []
-        return self.propose(setup, findings, grid)
+        try:
+            return self.propose(setup, findings, grid)
+        except Exception:  # noqa: BLE001 - one family that cannot read an odd model must not sink the sweep
+            return []
 
 
 FAMILIES: dict[str, Family] = {}
@@ -249,10 +259,3 @@ def retask(setup: TrainSetup, **changes: Any) -> TrainSetup:
     """The setup with its Task updated for a new output activation or loss."""
     return setup.with_changes(task=replace(setup.task, **changes))
 
-
-@dataclass
-class Plan:
-    """The fixes chosen to probe, in order, and the families each came from."""
-
-    fixes: list[Fix] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)

@@ -8,7 +8,7 @@ finding (D101/D102/L202/L203) or non-finite data is present.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -94,6 +94,10 @@ def _impute(setup: TrainSetup) -> TrainSetup:
 
 @family("data", "Repair the data", answers=ANSWERS, data_fix=True)
 def data(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    return nonfinite_fixes(setup, findings) + label_fixes(setup, findings)
+
+
+def nonfinite_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
     bad, in_x, in_y = bad_rows(setup.data.x, setup.data.y)
     if not bad.any():
         return []
@@ -132,3 +136,93 @@ def data(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | Non
                 comment="impute NaN/Inf inputs with the training means"),),
             magnitude=1.5))
     return fixes
+
+
+# -- class labels the output cannot represent (L202) or that are not labels at all (L203) --
+
+SCALES = (255.0, 100.0, 10.0)
+
+
+def _class_ids(setup: TrainSetup) -> np.ndarray | None:
+    """Sparse class-id targets as floats, or None for any other target format."""
+    y = setup.data.y
+    if isinstance(y, (list, tuple, dict)) or setup.task.kind != "multiclass":
+        return None
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.number) or (y.ndim > 1 and y.shape[-1] > 1):
+        return None
+    return y.astype("float64").reshape(len(y))
+
+
+def _map_targets(function: Callable[[np.ndarray], np.ndarray]) -> Callable[[TrainSetup], TrainSetup]:
+    def apply(setup: TrainSetup) -> TrainSetup:
+        data = setup.data
+        changed = replace(data, y=function(np.asarray(data.y)))
+        if data.y_val is not None and not isinstance(data.y_val, (list, tuple, dict)):
+            changed.y_val = function(np.asarray(data.y_val))
+        return setup.with_changes(data=changed)
+
+    return apply
+
+
+def _note(setup: TrainSetup, findings: list[Finding]) -> str:
+    return (f"The data must change: {data_problem(setup, findings)}. No optimizer setting can "
+            "make a model learn labels it cannot represent; re-encode them before fit.")
+
+
+def label_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
+    ids = _class_ids(setup)
+    if ids is None:
+        return []
+    units = setup.task.classes
+    finite = ids[np.isfinite(ids)]
+    if finite.size == 0:
+        return []
+    note = _note(setup, findings)
+    whole = bool(np.all(np.mod(finite, 1) == 0))
+    if whole and finite.min() == 1 and finite.max() == units:
+        return [Fix(id="labels-from-zero", family="data", answers=ANSWERS, data_fix=True, note=note,
+                    title=f"Count the class ids from 0 (labels run 1..{units})",
+                    transform=_map_targets(lambda y: y - 1),
+                    changes=(f"y → y - 1 (labels 1..{units} become 0..{units - 1})",),
+                    edits=(DataEdit(("{y} = {y} - 1",), ("{y_val} = {y_val} - 1",),
+                                    comment="class ids must run 0..K-1"),),
+                    magnitude=1.0)]
+    if not whole:
+        for factor in SCALES:
+            scaled = finite * factor
+            if np.allclose(scaled, np.round(scaled), atol=1e-3) and np.round(scaled).max() < units:
+                return [Fix(id=f"labels-times-{factor:g}", family="data", answers=ANSWERS,
+                            data_fix=True, note=note,
+                            title=f"Undo the scaling of the labels (x{factor:g})",
+                            transform=_map_targets(lambda y, f=factor: np.rint(y * f).astype("int64")),
+                            changes=(f"y → round(y * {factor:g}) (the labels were scaled with the inputs)",),
+                            edits=(DataEdit((f"{{y}} = {{np}}.rint({{y}} * {factor:g}).astype(int)",),
+                                            (f"{{y_val}} = {{np}}.rint({{y_val}} * {factor:g}).astype(int)",),
+                                            comment="labels are class ids, not scaled values"),),
+                            magnitude=1.0)]
+        return []
+    outside = (finite < 0) | (finite >= units)
+    if not outside.any():
+        return []
+
+    def keep_inside(setup: TrainSetup) -> TrainSetup:
+        data = setup.data
+        y = np.asarray(data.y).reshape(len(data.y))
+        keep = (y >= 0) & (y < units)
+        keep_val = None
+        if data.y_val is not None and not isinstance(data.y_val, (list, tuple, dict)):
+            y_val = np.asarray(data.y_val).reshape(len(data.y_val))
+            keep_val = (y_val >= 0) & (y_val < units)
+        return setup.with_changes(data=_keep(data, keep, keep_val))
+
+    return [Fix(id="labels-drop-out-of-range", family="data", answers=ANSWERS, data_fix=True,
+                note=note, title=f"Drop the rows whose class id is outside 0..{units - 1}",
+                transform=keep_inside,
+                changes=(f"drop {int(outside.sum())} rows with labels outside 0..{units - 1}",),
+                edits=(DataEdit((f"keep = ({{y}} >= 0) & ({{y}} < {units})",
+                                 "{x}, {y} = {x}[keep], {y}[keep]"),
+                                (f"keep_val = ({{y_val}} >= 0) & ({{y_val}} < {units})",
+                                 "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
+                                comment="class ids must lie in 0..K-1"),),
+                magnitude=1.5)]

@@ -13,12 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from nanfix.fixes.base import RELU_LIKE, Fix, activation_of, describe_layer, edit_layers, family, layers_of
+from nanfix.fixes.base import (
+    RELU_LIKE,
+    Fix,
+    activation_of,
+    describe_layer,
+    edit_layers,
+    family,
+    layers_of,
+)
 from nanfix.patch import LayerEdit
 from nanfix.results import Finding
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("M401", "M402", "N701", "N703", "N704", "U902", "S802")
+ANSWERS = ("M402", "N701", "N703", "N704", "U902", "S802")
 RANDOM = ("RandomNormal", "TruncatedNormal", "RandomUniform")
 
 

@@ -19,7 +19,7 @@ from nanfix.results import Finding
 from nanfix.trainingdata import TrainingData
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("D104", "N701", "N703", "S801", "S802", "U901", "U902")
+ANSWERS = ("D104", "D103", "N701", "N703", "S801", "S802", "U901", "U902")
 
 
 def plain_inputs(data: TrainingData) -> np.ndarray | None:
@@ -84,7 +84,8 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
             transform=transform_inputs(_divide_255),
             changes=(f"x → x / 255.0 ({span}; after: 0..{high / 255:.3g})",),
             edits=(DataEdit(("{x} = {x} / 255.0",), ("{x_val} = {x_val} / 255.0",),
-                            comment="scale pixels to 0..1"),),
+                            comment="scale pixels to 0..1",
+                            inline=("{x} / 255.0", "{x_val} / 255.0")),),
             magnitude=1.0))
     if max(abs(low), abs(high)) > 5.0 or spread > 3.0 or 0 < spread < 0.05:
         fixes.append(Fix(

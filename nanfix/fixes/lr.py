@@ -14,7 +14,7 @@ from nanfix.fixes.base import Fix, diverges, family, number, optimizer_fix, stal
 from nanfix.results import Finding
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("N701", "N702", "N703", "N704", "N705", "S801", "S802", "S803", "U901")
+ANSWERS = ("O501", "N701", "N702", "N703", "N704", "N705", "S801", "S802", "S803", "U901")
 # The order is the order of trying: whole decades first, so a tight cap still spans them.
 LOWER = (0.1, 0.01, 0.001, 0.3, 0.03, 0.003)
 HIGHER = (10.0, 3.0)

@@ -14,13 +14,21 @@ from dataclasses import dataclass
 
 import keras
 
-from nanfix.fixes.base import Fix, describe_layer, edit_layers, family, layers_of, output_layer, retask
+from nanfix.fixes.base import (
+    Fix,
+    describe_layer,
+    edit_layers,
+    family,
+    layers_of,
+    output_layer,
+    retask,
+)
 from nanfix.patch import LayerEdit, LossEdit
 from nanfix.results import Finding
 from nanfix.task import BINARY_LOSSES, CATEGORICAL_LOSSES, SPARSE_LOSSES
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("P301", "P302", "P303", "P304", "P305", "L201", "S801", "S802", "N701")
+ANSWERS = ("P301", "P302", "P303", "P305", "L201", "L204", "S801", "S802", "N701")
 REGRESSION_KIND = "regression"
 
 
@@ -66,6 +74,9 @@ def classification_loss(setup: TrainSetup, from_logits: bool, kind: str | None =
 
 def loss_label(setup: TrainSetup) -> str:
     name = setup.task.loss_name
+    if name == "custom":
+        function = getattr(setup.loss, "__name__", None) or type(setup.loss).__name__
+        return f"{function} (hand-written)"
     return f"{name}(from_logits=True)" if setup.task.from_logits else name
 
 

@@ -15,7 +15,7 @@ from nanfix.fixes.pairing import change_fix, classification_loss
 from nanfix.results import Finding
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("P306", "N701", "S803")
+ANSWERS = ("P304", "N701", "S803")
 
 
 @family("stable_loss", "Use a built-in, numerically stable loss", answers=ANSWERS)

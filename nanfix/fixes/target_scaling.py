@@ -17,7 +17,7 @@ from nanfix.patch import DataEdit
 from nanfix.results import Finding
 from nanfix.trainsetup import TrainSetup
 
-ANSWERS = ("L204", "N701", "N703", "N705")
+ANSWERS = ("D105", "L204", "N701", "N703", "N705")
 
 
 def _standardise_targets(setup: TrainSetup) -> TrainSetup:
