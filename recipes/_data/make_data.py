@@ -110,5 +110,5 @@ if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     target = os.path.join(here, "..", "seed000_mnist_csv_sigmoid", "mnist_small.csv")
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    write_mnist_csv(target)
+    write_mnist_csv(target, rows=1000)
     print("wrote", os.path.normpath(target), os.path.getsize(target), "bytes")
