@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from nanfix.results import FixResult, SeedRun
+from nanfix.results import FixResult, SeedRun, median
 
 OUTCOME_ORDER = {"cures": 0, "improves": 1, "fails": 2}
 
@@ -38,21 +38,15 @@ def quality(fix: FixResult, classifier: bool) -> float:
 
 def quality_of_runs(runs: list[SeedRun], classifier: bool) -> float:
     if classifier:
-        accuracy = _median([run.val_accuracy for run in runs])
+        accuracy = median([run.val_accuracy for run in runs])
         return math.inf if accuracy is None else -round(accuracy * 100)
-    final, start = _median([run.final_loss for run in runs]), _median([run.start_loss for run in runs])
+    final, start = median([run.final_loss for run in runs]), median([run.start_loss for run in runs])
     if final is None:
         return math.inf
     relative = final / start if start and start > 0 else final
     return math.floor(math.log(max(relative, 1e-12)) / math.log(1.1))
 
 
-def _median(values: list[float | None]) -> float | None:
-    present = sorted(v for v in values if v is not None)
-    if not present:
-        return None
-    middle = len(present) // 2
-    return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
 
 
 def sort_key(fix: FixResult, classifier: bool, magnitude: Mapping[str, float]):

@@ -47,6 +47,15 @@ def finite_or_none(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def median(values: list[float | None]) -> float | None:
+    """The median of the numbers present (None for non-finite values is skipped)."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return None
+    middle = len(present) // 2
+    return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
+
+
 @dataclass
 class NonFinite:
     """Where the first non-finite value appeared in one seed."""
@@ -125,13 +134,7 @@ class ProbeResult:
         return min(events, key=lambda e: e.step) if events else None
 
     def median(self, attribute: str) -> float | None:
-        values = sorted(
-            v for v in (getattr(run, attribute) for run in self.runs) if v is not None
-        )
-        if not values:
-            return None
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        return median([getattr(run, attribute) for run in self.runs])
 
     def summary(self) -> str:
         """One plain sentence: 'non-finite loss in 2/3 seeds, first at step 57 in layer dense_1'."""

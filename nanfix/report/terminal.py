@@ -14,6 +14,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from nanfix.results import median
+
 VERDICT_STYLE = {"healthy": "bold green", "diverges": "bold red", "stalls": "bold yellow",
                  "error": "bold magenta"}
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
@@ -151,8 +153,8 @@ def _seeds_table(baseline: dict[str, Any]) -> Table:
 
 
 def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, terse: bool) -> Table:
-    base_loss = _median([run["final_loss"] for run in baseline["runs"]]) if baseline else None
-    base_acc = _median([run["val_accuracy"] for run in baseline["runs"]]) if baseline else None
+    base_loss = median([run["final_loss"] for run in baseline["runs"]]) if baseline else None
+    base_acc = median([run["val_accuracy"] for run in baseline["runs"]]) if baseline else None
     table = Table(title=f"Fixes, best first (baseline: loss {_number(base_loss)}, accuracy {_number(base_acc, 3)})",
                   title_justify="left")
     for column in ("#", "fix", "change", "outcome", "seeds ok", "loss", "accuracy"):
@@ -203,12 +205,6 @@ def _render_sweep(sweep: dict[str, Any], console: Console) -> None:
         console.print(Text(sweep["stable_range"], style="bold"))
 
 
-def _median(values: list[float | None]) -> float | None:
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def render_rule(entry: Any, console: Console) -> None:
