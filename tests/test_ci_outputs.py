@@ -27,11 +27,19 @@ BUDGET = ["--no-progress", "--seeds", "2", "--steps", "60"]
 ANNOTATION = re.compile(r"^::(error|warning|notice)(?: (?P<props>[^:]*))?::(?P<message>.*)$")
 
 
+def unescape(text: str) -> str:
+    for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+        text = text.replace(code, char)
+    return text
+
+
 def parse_annotation(line: str) -> dict[str, str]:
+    """`::error file=a.py,line=3,title=T::message` → {kind, file, line, title, message}."""
     match = ANNOTATION.match(line)
     assert match, f"not a workflow command: {line!r}"
     props = dict(item.split("=", 1) for item in (match["props"] or "").split(",") if item)
-    return {"kind": match[1], **props, "message": match["message"]}
+    return {"kind": match[1], **{key: unescape(value) for key, value in props.items()},
+            "message": unescape(match["message"])}
 
 
 def line_of(path: Path, needle: str) -> int:
@@ -128,8 +136,8 @@ def test_check_github_annotations_point_at_the_users_lines(diverging_check, line
     annotations = [parse_annotation(line) for line in output]
     for annotation in annotations:
         assert annotation["file"] == "scripts/diverge.py"  # relative to the checkout (cwd)
-    findings = {re.match(r"nanfix (\w\d{3})", a["title"])[1]: a for a in annotations
-                if a["title"].startswith("nanfix ") and not a["title"].startswith("nanfix verdict")}
+    codes = [(re.match(r"nanfix ([A-Z]\d{3}):", a["title"]), a) for a in annotations]
+    findings = {match[1]: a for match, a in codes if match}
     assert "N701" in findings, output
     assert findings["N701"]["kind"] == "error"
     # the layer that made the first non-finite value (or the compile call that configured it)
