@@ -24,9 +24,9 @@ run: install
 	$(BIN)/nanfix probe $(RECIPE)/train.py --exit-zero $(RUN_ARGS)
 
 recipes: install
-	@for r in recipes/*/; do \
-	  echo "=== $$r"; \
-	  $(BIN)/nanfix probe $$r/train.py --exit-zero --no-progress $$(cat $$r/nanfix-args 2>/dev/null) || exit $$?; \
+	@for s in recipes/*/train.py; do \
+	  echo "=== $$s"; \
+	  $(BIN)/nanfix probe $$s --exit-zero --no-progress $$(cat $$(dirname $$s)/nanfix-args 2>/dev/null) || exit $$?; \
 	done
 
 test: install

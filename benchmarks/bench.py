@@ -3,8 +3,9 @@
 1. Monitoring overhead: the probe's instrumented step against a plain `model.fit` over the
    same steps, on an MNIST-sized MLP (target <= 1.5x).
 2. Wall time of `nanfix probe` (TensorFlow start included) on each recipe and on a healthy
-   MLP: time to a full ranked report, the number of candidates tried, and the naive
-   alternative: re-running the user's script once per candidate fix (its own epochs).
+   MLP: time to a full ranked report, the number of candidates tried, what one more
+   candidate costs (one probe seed: its first round), and the naive alternative: re-running
+   the user's script once per candidate fix (its own epochs).
 3. The in-training guard's overhead (benchmarks/bench_guard.py).
 
 Figures are printed as a table and written to bench-out/bench.json.
@@ -79,8 +80,10 @@ def probe_wall_time(script: str, extra: list[str]) -> dict:
     report = json.load(open(output))
     fixes = report.get("fixes") or []
     top = fixes[0] if fixes else None
+    # one more candidate costs one seed (its first round); a verified one, one per seed
+    seeds = sorted(run["elapsed_s"] for fix in fixes for run in fix.get("runs", []))
     return {"script": os.path.relpath(script, ROOT), "wall_s": round(wall, 2), "verdict": report["verdict"],
-            "candidates": len(fixes),
+            "candidates": len(fixes), "candidate_seed_s": round(seeds[len(seeds) // 2], 2) if seeds else None,
             "top_fix": top and f"{top['id']} ({top['outcome']}, {top['seeds_ok']}/{top['seeds']})",
             "first_bad": report.get("baseline") and report["baseline"].get("first_nonfinite")}
 
@@ -108,7 +111,8 @@ def main() -> None:
     scripts = sorted(glob.glob(os.path.join(ROOT, "recipes", "*", "train.py")))
     scripts.append(os.path.join(ROOT, "tests", "scripts", "healthy_mlp.py"))
     results["probe"] = []
-    print(f"\n{'script':55} {'wall s':>7} {'verdict':9} {'fixes':>5} {'naive s':>8} {'speed-up':>8}  top fix")
+    print(f"\n{'script':48} {'wall s':>7} {'verdict':9} {'fixes':>5} {'+1 fix s':>8} {'naive s':>8} "
+          f"{'speed-up':>8}  top fix")
     for script in scripts:
         args_file = os.path.join(os.path.dirname(script), "nanfix-args")
         extra = open(args_file).read().split() if os.path.exists(args_file) else []
@@ -119,8 +123,9 @@ def main() -> None:
             row["naive_s"] = round(one_run * (row["candidates"] + 1), 1)
             row["speedup"] = round(row["naive_s"] / row["wall_s"], 1)
         results["probe"].append(row)
-        print(f"{row['script']:55} {row['wall_s']:7.1f} {row['verdict']:9} {row['candidates']:5d} "
-              f"{row.get('naive_s', '-'):>8} {row.get('speedup', '-'):>8}  {row['top_fix'] or ''}")
+        print(f"{row['script']:48} {row['wall_s']:7.1f} {row['verdict']:9} {row['candidates']:5d} "
+              f"{row.get('candidate_seed_s') or '-':>8} {row.get('naive_s', '-'):>8} "
+              f"{row.get('speedup', '-'):>8}  {row['top_fix'] or ''}")
 
     guard = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_guard.py"),
                             "--json", os.path.join(ROOT, "bench-out", "guard.json")],

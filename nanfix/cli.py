@@ -149,7 +149,7 @@ def probe(
     plan: str | None = typer.Option(None, "--plan", help="YAML plan: fix families and grids."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix] in pyproject.toml)."),
     output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    output: str | None = typer.Option(None, "--output", "--out", "-o", help="Write the report to FILE."),
     junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML to FILE."),
     plot: str | None = typer.Option(None, "--plot", help="Write loss curves to FILE.png/.svg."),
     html: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
@@ -185,7 +185,7 @@ def check(
     fixes: bool = typer.Option(False, "--fixes/--no-fixes", help="Also run the fix sweeps."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix])."),
     output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    output: str | None = typer.Option(None, "--output", "--out", "-o", help="Write the report to FILE."),
     junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML to FILE."),
     plot: str | None = typer.Option(None, "--plot", help="Write loss curves to FILE.png/.svg."),
     html: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
@@ -209,45 +209,98 @@ def check(
     _finish(report, exit_zero, settings.fail_on)
 
 
+AXES = ("lr", "epsilon", "clip", "scale", "output")
+NUMERIC_AXES = ("lr", "epsilon", "clip")
+
+
 @app.command(context_settings=SCRIPT_ARGS)
 def sweep(
     ctx: typer.Context,
     script: str = typer.Argument(..., help="The training script."),
-    lr: bool = typer.Option(False, "--lr", help="Sweep the learning rate."),
+    lr: bool = typer.Option(False, "--lr", help="Sweep the learning rate: --lr [1,0.1,0.01]."),
     epsilon: bool = typer.Option(False, "--epsilon", help="Sweep the optimizer's epsilon."),
     clip: bool = typer.Option(False, "--clip", help="Sweep gradient clipping (clipnorm)."),
-    scale: bool = typer.Option(False, "--scale", help="Sweep input scaling."),
-    output_activation: bool = typer.Option(False, "--output", help="Sweep output activation/loss pairs."),
-    grid: str | None = typer.Option(None, "--grid", help="Comma-separated values, e.g. 1,0.3,0.1."),
+    scale: bool = typer.Option(False, "--scale", help="Sweep input scaling: none, divide-255, ..."),
+    output_pairing: bool = typer.Option(False, "--output", "--pairing",
+                                        help="Sweep the output activation / loss pairing."),
+    grid: str | None = typer.Option(None, "--grid", help="The values, comma-separated: 1,0.3,0.1 "
+                                    "(names for --scale and --output)."),
     data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
     seeds: int | None = typer.Option(None, help="Seeds per value."),
     steps: int | None = typer.Option(None, help="Training steps per seed."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix])."),
     output_format: str = typer.Option(None, "--format", help="table | json | markdown."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    output: str | None = typer.Option(None, "-o", "--out", help="Write the report to FILE."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when training is broken."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and the script's output."),
 ) -> None:
-    """Explore one axis and show where training is stable."""
+    """Explore one axis and show where training is stable.
+
+    Here `--output` is the axis (output activation / loss pairs); write the report to a
+    file with `-o FILE` / `--out FILE`.
+    """
     script = _check_script(script)
-    chosen = [name for name, on in (("lr", lr), ("epsilon", epsilon), ("clip", clip),
-                                    ("scale", scale), ("output", output_activation)) if on]
+    chosen = [name for name, on in zip(AXES, (lr, epsilon, clip, scale, output_pairing), strict=True) if on]
     if len(chosen) != 1:
         _fail_usage("choose exactly one axis: --lr, --epsilon, --clip, --scale or --output.")
-    values = None
-    if grid:
-        try:
-            values = [float(value) for value in grid.split(",") if value.strip()]
-        except ValueError:
-            _fail_usage(f"--grid must be comma-separated numbers (got {grid!r}).")
+    values = _grid(chosen[0], grid) if grid else None
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "sweeps": False}
     settings, _ = _settings(script, config, flags)
     report = _run(script, list(ctx.args), settings, data, "sweep", not no_progress, debug,
                   sweep_axis=chosen[0], sweep_grid=values)
     _emit(report, output_format or "table", output)
     _finish(report, exit_zero, "any")
+
+
+def _grid(axis: str, text: str) -> list[Any]:
+    """`--grid` (or the value after the axis flag): numbers, or names for scale/output."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        _fail_usage(f"--grid is empty (got {text!r}); give comma-separated values, e.g. 1,0.1,0.01.")
+    if axis not in NUMERIC_AXES:
+        return items  # names; the worker checks them against the choices for this script
+    try:
+        numbers = [float(item) for item in items]
+    except ValueError:
+        _fail_usage(f"--grid for --{axis} must be comma-separated numbers, e.g. 1,0.1,0.01 (got {text!r}).")
+        raise  # unreachable
+    if any(not (number > 0 and number < float("inf")) for number in numbers):
+        _fail_usage(f"--grid for --{axis} must be positive numbers (got {text!r}).")
+    return numbers
+
+
+def _axis_values(argv: list[str]) -> list[str]:
+    """`nanfix sweep train.py --lr 1,0.1` means `--lr --grid 1,0.1`.
+
+    The issue's spelling puts the grid right after the axis flag; click cannot give a flag an
+    optional value, so the value is moved to --grid before parsing. Only a token that looks
+    like a grid moves (numbers or names joined by commas, or one number), so a script
+    argument after `--` is never taken.
+    """
+    if len(argv) < 2 or argv[1] != "sweep":
+        return argv
+    out = list(argv)
+    for index in range(2, len(out) - 1):
+        if out[index] == "--":
+            break
+        if out[index] in ("--lr", "--epsilon", "--clip", "--scale", "--output", "--pairing") \
+                and _looks_like_grid(out[index + 1], out[index] in ("--lr", "--epsilon", "--clip")):
+            return out[:index + 1] + ["--grid", out[index + 1]] + out[index + 2:]
+    return out
+
+
+def _looks_like_grid(token: str, numeric: bool) -> bool:
+    if token.startswith("-") or token.endswith(".py"):
+        return False
+    if numeric:
+        try:
+            [float(item) for item in token.split(",") if item]
+            return True
+        except ValueError:
+            return False
+    return "," in token or token.replace("-", "").replace("_", "").isalnum() and "." not in token
 
 
 @app.command()
@@ -305,6 +358,7 @@ def _apply_top_fix(report: dict[str, Any], script: str) -> None:
 
 
 def main() -> None:
+    sys.argv = _axis_values(sys.argv)
     try:
         app()
     except KeyboardInterrupt:

@@ -44,6 +44,9 @@ class Settings:
     batch_size: int | None = None  # override the script's batch size
     memory_limit_mb: int = 8192  # resident memory of the worker before it is stopped
     max_fixes: int = 24
+    # Soft target for the fix sweep in seconds: a heavier model gets fewer candidates rather
+    # than a slower report (None: nanfix's own target, sweep.SWEEP_SECONDS).
+    sweep_seconds: float | None = None
     jobs: int = 1
     sweeps: bool = True
     fail_on: str = "diverges"  # for `check`: diverges | stalls | any

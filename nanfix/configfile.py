@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from nanfix import plan as fixplan
 from nanfix.config import Settings, Thresholds
 
 try:
@@ -32,8 +33,6 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = None  # type: ignore[assignment]
 
-FAMILIES = {"lr", "epsilon", "input_scaling", "target_scaling", "pairing", "clipping", "init",
-            "activation", "data", "stable_loss", "optimizer"}
 SETTING_KEYS = {f.name for f in fields(Settings)} - {"thresholds"}
 THRESHOLD_KEYS = {f.name for f in fields(Thresholds)}
 CHOICES = {"fail_on": ("diverges", "stalls", "any")}
@@ -98,12 +97,12 @@ def resolve(script: str | None, config_file: str | None,
 
 
 def _plan(path: str) -> dict[str, Any]:
-    data = _yaml_file(path)
-    unknown = set(data) - {"families", "grids", "max_fixes"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown plan key(s) {', '.join(sorted(unknown))}; "
-                          f"a plan has families, grids and max_fixes")
-    return data
+    if not os.path.exists(path):
+        raise ConfigError(f"plan file {path} does not exist")
+    try:
+        return fixplan.load_plan(path)
+    except fixplan.PlanError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _merge(values: dict[str, Any], sources: dict[str, str], new: dict[str, Any], origin: str) -> None:
@@ -132,23 +131,12 @@ def _check(origin: str, key: str, value: Any, default: Any) -> Any:
         if value not in CHOICES[key]:
             raise ConfigError(f"{origin}: `{key}` must be one of {', '.join(CHOICES[key])} (got {value!r})")
         return value
-    if key == "families":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{origin}: `families` must be a list of fix families")
-        unknown = set(value) - FAMILIES
-        if unknown:
-            raise ConfigError(f"{origin}: unknown fix family {', '.join(sorted(unknown))} in `families`; "
-                              f"known: {', '.join(sorted(FAMILIES))}")
-        return value
-    if key == "grids":
-        if not isinstance(value, dict):
-            raise ConfigError(f"{origin}: `grids` must map a family to a list of numbers")
-        for family, grid in value.items():
-            if family not in FAMILIES or not isinstance(grid, list):
-                raise ConfigError(f"{origin}: `grids.{family}` must be a list of numbers for a known family")
-            for item in grid:
-                _number(origin, f"grids.{family}", item, float)
-        return value
+    if key in ("families", "grids"):
+        check = fixplan.check_families if key == "families" else fixplan.check_grids
+        try:
+            return check(value, origin)
+        except fixplan.PlanError as error:
+            raise ConfigError(str(error)) from None
     if isinstance(default, bool) or key == "sweeps":
         if not isinstance(value, bool):
             raise ConfigError(f"{origin}: `{key}` must be true or false (got {value!r})")
@@ -158,10 +146,10 @@ def _check(origin: str, key: str, value: Any, default: Any) -> Any:
         if number < 1:
             raise ConfigError(f"{origin}: `{key}` must be at least 1 (got {value!r})")
         return number
-    if key == "time_limit":
+    if key in ("time_limit", "sweep_seconds"):
         number = _number(origin, key, value, float)
         if number <= 0:
-            raise ConfigError(f"{origin}: `time_limit` must be positive seconds (got {value!r})")
+            raise ConfigError(f"{origin}: `{key}` must be positive seconds (got {value!r})")
         return number
     return value
 

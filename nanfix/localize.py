@@ -42,7 +42,7 @@ def replay(trainer: Trainer, seed: int, step: int) -> dict[str, Any]:
         stage = "backward"
         grads = tape.gradient(loss, model.trainable_variables)
         stage = "update"
-        pairs = [(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None]
+        pairs = [(g, v) for g, v in zip(grads, model.trainable_variables, strict=False) if g is not None]
         optimizer.apply_gradients(pairs)
     except (tf.errors.InvalidArgumentError, tf.errors.OpError) as error:
         message = str(error)

@@ -83,7 +83,7 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     timed_out = False
     step = 0
     crashed = None
-    for step, index in zip(range(steps), trainer.batches(seed)):
+    for step, index in zip(range(steps), trainer.batches(seed), strict=False):
         try:
             stats = trainer.unpack(trainer.step(index))
         except Exception as error:  # noqa: BLE001 - e.g. a label outside the output's range
@@ -164,7 +164,7 @@ def _exploded(loss: float, reference: float, best: float, factor: float) -> bool
 
 def _per_layer(variable_layers: list[str], values: np.ndarray) -> dict[str, float]:
     squares: dict[str, float] = {}
-    for layer, value in zip(variable_layers, values):
+    for layer, value in zip(variable_layers, values, strict=False):
         squares[layer] = squares.get(layer, 0.0) + float(value) ** 2
     return {layer: math.sqrt(total) for layer, total in squares.items()}
 
@@ -238,10 +238,10 @@ def _signals(trainer, start_eval, end_eval, history, weight_norms, first_weight_
     }
     if dead:
         tail = np.mean(np.stack(dead[-max(1, len(dead) // 5):]), axis=0)
-        signals["dead_relu"] = dict(zip(layout.dead_layers, (float(v) for v in tail)))
+        signals["dead_relu"] = dict(zip(layout.dead_layers, (float(v) for v in tail), strict=False))
     if saturated:
         tail = np.mean(np.stack(saturated[-max(1, len(saturated) // 5):]), axis=0)
-        signals["saturation"] = dict(zip(layout.saturating_layers, (float(v) for v in tail)))
+        signals["saturation"] = dict(zip(layout.saturating_layers, (float(v) for v in tail), strict=False))
     adam = trainer.adam_second_moment()
     if adam:
         signals["adam"] = adam

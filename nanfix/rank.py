@@ -8,12 +8,18 @@ The key, in order:
    counts as equal: that is the noise of a 1024-sample evaluation), the loss otherwise
    (relative to its start, so a fix that rescales the targets is compared fairly; within
    about 10% counts as equal);
-3. the smallest change: fewer edits, then a smaller magnitude (lr x0.1 before x0.001);
-4. the time the probe took.
+3. among the fixes that trained about as well as the best one (accuracy within
+   `NEAR_BEST_ACCURACY`, loss within `NEAR_BEST_LOSS_RATIO`), the ones that remove the
+   diagnosed cause first: lowering the learning rate can make a hand-written log(0) or a
+   linear stack survive the budget while the hazard stays in the script, and "the NaN is
+   gone" is not "fixed";
+4. the smallest change: fewer edits, then a smaller magnitude (lr x0.1 before x0.001);
+5. the time the probe took.
 
 Example::
 
-    ranked = rank(results, task, magnitude={"lr-0.3": 1.0, "lr-0.003": 3.0})
+    ranked = rank(results, task, magnitude={"lr-0.3": 1.0, "lr-0.003": 3.0},
+                  cause_families={"stable_loss", "pairing"})
     ranked[0].rank == 1
 """
 
@@ -25,6 +31,8 @@ from collections.abc import Mapping
 from nanfix.results import FixResult, SeedRun, median
 
 OUTCOME_ORDER = {"cures": 0, "improves": 1, "fails": 2}
+NEAR_BEST_ACCURACY = 0.05  # accuracy this close to the best counts as "trained as well"
+NEAR_BEST_LOSS_RATIO = 2.0  # so does a relative final loss within this factor of the best
 
 
 def cure_rate(fix: FixResult) -> float:
@@ -47,6 +55,28 @@ def quality_of_runs(runs: list[SeedRun], classifier: bool) -> float:
     return math.floor(math.log(max(relative, 1e-12)) / math.log(1.1))
 
 
+def near_best(fix: FixResult, best: FixResult | None, classifier: bool) -> bool:
+    """Whether `fix` trained about as well as `best` (the top of its outcome group)."""
+    if best is None or fix.probe is None or best.probe is None:
+        return fix is best
+    if classifier:
+        mine = median([run.val_accuracy for run in fix.probe.runs])
+        top = median([run.val_accuracy for run in best.probe.runs])
+        return mine is not None and top is not None and mine >= top - NEAR_BEST_ACCURACY
+    mine, top = _relative_loss(fix.probe.runs), _relative_loss(best.probe.runs)
+    return mine is not None and top is not None and mine <= max(top, 1e-12) * NEAR_BEST_LOSS_RATIO
+
+
+def _relative_loss(runs: list[SeedRun]) -> float | None:
+    final, start = median([run.final_loss for run in runs]), median([run.start_loss for run in runs])
+    if final is None:
+        return None
+    return final / start if start and start > 0 else final
+
+
+def answers_cause(fix: FixResult, cause_families: set[str]) -> bool:
+    """A combination (family "a+b") answers the cause when one of its parts does."""
+    return any(part in cause_families for part in fix.family.split("+"))
 
 
 def sort_key(fix: FixResult, classifier: bool, magnitude: Mapping[str, float]):
@@ -55,11 +85,25 @@ def sort_key(fix: FixResult, classifier: bool, magnitude: Mapping[str, float]):
             fix.size, magnitude.get(fix.id, float(fix.size)), elapsed)
 
 
-def rank(results: list[FixResult], task=None,
-         magnitude: Mapping[str, float] | None = None) -> list[FixResult]:
+def rank(results: list[FixResult], task=None, magnitude: Mapping[str, float] | None = None,
+         cause_families: set[str] | None = None) -> list[FixResult]:
     """The results best first, with `rank` set to 1..n."""
     classifier = bool(task is not None and task.is_classification)
-    ordered = sorted(results, key=lambda fix: sort_key(fix, classifier, magnitude or {}))
+    magnitude = magnitude or {}
+    ordered = sorted(results, key=lambda fix: sort_key(fix, classifier, magnitude))
+    if cause_families:
+        best: dict[tuple, FixResult] = {}
+        for fix in ordered:  # the first of each (outcome, cure rate) group is its best
+            best.setdefault((fix.outcome, cure_rate(fix)), fix)
+
+        def key(fix: FixResult):
+            top = best[(fix.outcome, cure_rate(fix))]
+            close = near_best(fix, top, classifier)
+            return (OUTCOME_ORDER.get(fix.outcome, 3), -cure_rate(fix), not close,
+                    not (close and answers_cause(fix, cause_families)),
+                    sort_key(fix, classifier, magnitude))
+
+        ordered = sorted(ordered, key=key)
     for position, fix in enumerate(ordered, start=1):
         fix.rank = position
     return ordered

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from nanfix import capture, data as data_config, findings, localize, task as task_module, trainingdata
+from nanfix import capture, findings, localize, trainingdata
+from nanfix import data as data_config
+from nanfix import task as task_module
 from nanfix.config import Settings
 from nanfix.probe import Deadline, probe
 from nanfix.results import Outcome, ProbeResult, Report, Verdict
@@ -134,6 +137,12 @@ def examine(loaded: Loaded, settings: Settings, emit, mode: str = "probe",
                     capture=describe(loaded, setup))
     report.findings = findings.run("preflight", context)
 
+    if mode == "sweep":
+        try:  # a value that is not a choice here is the user's typo: say so before training
+            for value in sweep_grid or []:
+                sweep.axis_fix(sweep_axis, value, setup)
+        except ValueError as error:
+            raise LoadError("usage", str(error)) from None
     emit({"event": "phase", "phase": "baseline probe"})
     trainer = build_trainer(setup, settings.eval_samples)
     if mode == "sweep":
@@ -155,8 +164,11 @@ def examine(loaded: Loaded, settings: Settings, emit, mode: str = "probe",
     wants_fixes = settings.sweeps and mode == "probe" and report.verdict in (Verdict.DIVERGES, Verdict.STALLS)
     if wants_fixes:
         emit({"event": "phase", "phase": "trying fixes"})
+        # explicit entry (build_model/load_data) has no Capture, but its origins still
+        # point at the optimizer and compile lines, so the fixes get their diffs
+        source = loaded.capture or SimpleNamespace(script=loaded.script, origins=loaded.origins)
         report.fixes = sweep.find_fixes(setup, baseline, report.findings, settings, deadline, emit,
-                                        capture=loaded.capture)
+                                        capture=source)
     return report
 
 

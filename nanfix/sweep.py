@@ -14,8 +14,8 @@
 5. the results are ranked (`nanfix.rank`) and get their diff and snippet (`nanfix.patch`).
 
 The deadline is checked before each candidate and inside each probe; when time runs out we
-stop and report what was measured. Before that, a soft time target (`SWEEP_SECONDS`, or
-`Settings.sweep_seconds` where it exists) prices a seed from the steps measured so far and
+stop and report what was measured. Before that, a soft time target (`Settings.sweep_seconds`,
+by default `SWEEP_SECONDS`) prices a seed from the steps measured so far and
 limits how many candidates get a first seed and how many are verified on all of them, so a
 heavier model gets fewer candidates rather than a slower report.
 
@@ -40,7 +40,7 @@ from nanfix.config import Settings
 from nanfix.fixes.base import Fix, codes
 from nanfix.fixes.data import data_problem
 from nanfix.probe import Deadline, probe
-from nanfix.results import Finding, FixResult, Outcome, ProbeResult, SeedRun
+from nanfix.results import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity
 from nanfix.trainingdata import leaves
 from nanfix.trainsetup import TrainSetup, build_trainer
 
@@ -48,6 +48,7 @@ Emit = Callable[[dict[str, Any]], None]
 
 ADVANCE_AT_LEAST = 3  # successive halving keeps at least this many for the remaining seeds
 MAX_COMBINATIONS = 3
+MAX_LATE_VERIFICATIONS = 3  # halted healthy candidates verified when nothing cured
 COMBINE_FROM = 3  # the best partial fixes that are paired with each other
 KEEP_TRAINERS_BYTES = 256 * 2**20  # survivors keep their compiled trainer up to this much data
 # An optimizer swap replaces the whole optimizer config: pairing it with a change to that
@@ -58,8 +59,8 @@ INCOMPATIBLE = {frozenset({"optimizer", "lr"}), frozenset({"optimizer", "clippin
 
 # The sweep aims to finish within this many seconds (a soft target, unlike the deadline): the
 # whole ranked report of a small model in < 30 s with TensorFlow's start. On a heavier model a
-# seed costs more, so fewer candidates are probed. Settings may carry `sweep_seconds` (None:
-# no target, only max_fixes and the deadline).
+# seed costs more, so fewer candidates are probed. `sweep_seconds` in the settings overrides
+# it; tests set this to None for no target (only max_fixes and the deadline).
 SWEEP_SECONDS = 20.0
 MIN_CANDIDATES = 6  # however slow a seed is, this many candidates get their first seed
 TRACE_SECONDS = 0.2  # a fresh trainer's first step traces its compiled step
@@ -103,80 +104,6 @@ class Budget:
         if self.seconds is None or seeds <= 0:
             return None
         return max(1, int(self.left() / (self.seed_seconds * seeds)))
-
-
-# -- the plan file ----------------------------------------------------------------------
-
-PLAN_KEYS = {
-    "families": "fix families to try, e.g. [lr, input_scaling, pairing]",
-    "grids": "values per family, e.g. {lr: [0.1, 0.01], epsilon: [0.001], clipping: [1.0]}",
-    "max_fixes": "the most candidates to probe",
-    "seeds": "seeds per candidate",
-    "steps": "training steps per seed",
-}
-
-
-class PlanError(ValueError):
-    """A --plan file that nanfix cannot use; the message says what to change."""
-
-
-def load_plan(path: str) -> dict[str, Any]:
-    """Read a plan YAML file into Settings fields, refusing unknown keys and families."""
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            plan = yaml.safe_load(handle)
-    except OSError as error:
-        raise PlanError(f"{path}: cannot read the plan: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise PlanError(f"{path}: not valid YAML: {error}") from None
-    if plan is None:
-        return {}
-    if not isinstance(plan, dict):
-        raise PlanError(f"{path}: a plan is a mapping of keys ({', '.join(PLAN_KEYS)}), "
-                        f"not a {type(plan).__name__}")
-    unknown = sorted(set(plan) - set(PLAN_KEYS))
-    if unknown:
-        allowed = "\n".join(f"  {key}: {meaning}" for key, meaning in PLAN_KEYS.items())
-        raise PlanError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} "
-                        f"{', '.join(repr(k) for k in unknown)}; a plan may have:\n{allowed}")
-    out: dict[str, Any] = {}
-    known = sorted(catalog.FAMILIES)
-    if "families" in plan:
-        families = plan["families"]
-        if isinstance(families, str):
-            families = [families]
-        if not isinstance(families, list) or not all(isinstance(f, str) for f in families):
-            raise PlanError(f"{path}: families must be a list of names ({', '.join(known)})")
-        wrong = [f for f in families if f not in catalog.FAMILIES]
-        if wrong:
-            raise PlanError(f"{path}: unknown fix famil{'ies' if len(wrong) > 1 else 'y'} "
-                            f"{', '.join(wrong)}; known: {', '.join(known)}")
-        out["families"] = families
-    if "grids" in plan:
-        grids = plan["grids"]
-        if not isinstance(grids, dict):
-            raise PlanError(f"{path}: grids must map a family to a list of numbers")
-        clean: dict[str, list[float]] = {}
-        for name, values in grids.items():
-            if name not in catalog.FAMILIES:
-                raise PlanError(f"{path}: grids: unknown fix family {name!r}; known: {', '.join(known)}")
-            values = values if isinstance(values, list) else [values]
-            try:
-                clean[name] = [float(value) for value in values]
-            except (TypeError, ValueError):
-                raise PlanError(f"{path}: grids.{name} must be a list of numbers, got {values!r}") from None
-            if not clean[name] or any(not math.isfinite(v) or v <= 0 for v in clean[name]):
-                raise PlanError(f"{path}: grids.{name} must be positive finite numbers, got {values!r}")
-        out["grids"] = clean
-    for key in ("max_fixes", "seeds", "steps"):
-        if key in plan:
-            value = plan[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise PlanError(f"{path}: {key} must be a positive whole number, got {value!r}")
-            out[key] = value
-    return out
 
 
 # -- probing candidates -------------------------------------------------------------------
@@ -366,6 +293,26 @@ def advancing(candidates: list[Candidate], task, limit: int | None = None) -> li
         promising = sorted((c for c in candidates if _promising(c, task)), key=_score, reverse=True)
         chosen += promising[:min(quota, ADVANCE_AT_LEAST) - len(chosen)]
     return chosen
+
+
+def verify_halted(candidates: list[Candidate], setup: TrainSetup, seeds: list[int], settings: Settings,
+                  deadline: Deadline, emit: Emit) -> None:
+    """When nothing cured, the candidates that were healthy on the first seed but halted by
+    the time target get their other seeds, best first, until one cures (at most
+    MAX_LATE_VERIFICATIONS): a measured single change beats a guessed combination."""
+    def cured() -> bool:
+        return any(c.healthy and len(c.runs) == len(seeds) for c in candidates)
+
+    waiting = advancing([c for c in candidates if c.halted and c.healthy], setup.task)
+    for candidate in waiting[:MAX_LATE_VERIFICATIONS]:
+        if cured() or deadline.passed():
+            return
+        emit({"event": "candidate", "index": candidates.index(candidate), "total": len(candidates),
+              "id": candidate.fix.id, "title": f"{candidate.fix.title} (more seeds)"})
+        done = {run.seed for run in candidate.runs}
+        _run_seeds(candidate, [seed for seed in seeds if seed not in done], settings, deadline, keep=False)
+        candidate.halted = len(candidate.runs) < len(seeds)
+        _done(candidate, emit)
 
 
 def _done(candidate: Candidate, emit: Emit) -> None:
@@ -572,11 +519,13 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
     findings = with_symptoms(setup, baseline, findings, settings, capture)
     problem = data_problem(setup, findings)
     fixes = catalog.plan(setup, findings, settings)
-    budget = Budget(getattr(settings, "sweep_seconds", SWEEP_SECONDS), settings.steps)
+    budget = Budget(settings.sweep_seconds or SWEEP_SECONDS, settings.steps)
     budget.observe(list(baseline.runs) if baseline else [])
     seeds = seed_order(baseline, settings)
     candidates = probe_candidates(fixes, setup, seeds, settings, deadline, emit, budget=budget)
-    # nothing cured: combining is worth going past the soft target, not past the deadline
+    # nothing cured: verifying the halted healthy candidates, then combining, is worth going
+    # past the soft target (not past the deadline)
+    verify_halted(candidates, setup, seeds, settings, deadline, emit)
     if not any(c.healthy and len(c.runs) == len(seeds) for c in candidates) and not deadline.passed():
         pairs = combinations(candidates, baseline)
         if pairs:
@@ -587,12 +536,25 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
     for candidate in candidates:
         results.append(to_result(candidate, baseline, setup, problem, len(seeds), capture))
     magnitudes = {c.fix.id: c.fix.magnitude for c in candidates}
-    ranked = rank.rank(results, setup.task, magnitudes)
+    ranked = rank.rank(results, setup.task, magnitudes, cause_families(findings))
     emit({"event": "sweep_cost", "candidates": len(candidates),
           "elapsed_s": round(time.perf_counter() - started, 3),
           "build_s": round(sum(c.build_s for c in candidates), 3),
           "probe_s": round(sum(c.probe_s for c in candidates), 3)})
     return ranked
+
+
+def cause_families(findings: list[Finding]) -> set[str]:
+    """The fix families that answer the diagnosed cause: the pre-flight errors (else warnings).
+
+    Symptoms (N7xx, S8xx, U9xx) say what happened, not why, so they do not count here.
+    """
+    causes = [f for f in findings if f.code[0] in "DLPMOK"]
+    for severity in (Severity.ERROR, Severity.WARNING):
+        families = {family for f in causes if f.severity is severity for family in f.fix_families}
+        if families:
+            return families
+    return set()
 
 
 def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSetup,
@@ -659,8 +621,13 @@ def axis_fix(axis: str, value: Any, setup: TrainSetup) -> Fix | None:
     for fix in catalog.FAMILIES[family].fixes(setup, []):
         if fix.id == wanted:
             return fix
-    raise ValueError(f"{value!r} is not a choice for --{axis} here; choose from "
-                     f"{', '.join(map(str, default_grid(axis, setup)))}")
+    choices = default_grid(axis, setup)
+    if choices == ["none"]:
+        what = "input scaling" if axis == "scale" else "output activation / loss pairing"
+        raise ValueError(f"nanfix has no {what} to try for this script (asked for {value!r}): "
+                         + ("its inputs are already near unit scale" if axis == "scale"
+                            else "its output and loss already match"))
+    raise ValueError(f"{value!r} is not a choice for --{axis} here; choose from {', '.join(map(str, choices))}")
 
 
 def _identity(setup: TrainSetup) -> Fix:

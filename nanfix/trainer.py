@@ -173,8 +173,8 @@ class Trainer:
             variables=[variable.path for variable in trainable],
             variable_layers=[owner.get(id(v), v.path.split("/")[0]) for v in trainable],
             activation_layers=[layer.name if layer is not None else "output" for layer in tapped],
-            dead_layers=[l.name for l in tapped if l is not None and layer_activation(l) in RELU_LIKE],
-            saturating_layers=[l.name for l in tapped if l is not None and layer_activation(l) in SATURATING],
+            dead_layers=[t.name for t in tapped if t is not None and layer_activation(t) in RELU_LIKE],
+            saturating_layers=[t.name for t in tapped if t is not None and layer_activation(t) in SATURATING],
             state_layers=[state_owner[id(v)] for v in self.state_variables],
         )
         self.slices = self.layout.slices()
@@ -232,10 +232,10 @@ class Trainer:
             loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight, training=True)
             scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, trainable)
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, trainable)]
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, trainable, strict=False)]
         grad_max = [tf.reduce_max(tf.abs(tf.cast(g, tf.float32))) for g in grads]
         grad_sq = tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads]) if grads else tf.constant(0.0)
-        self.optimizer.apply_gradients(zip(grads, trainable))
+        self.optimizer.apply_gradients(zip(grads, trainable, strict=False))
         weight_max = [tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) for v in trainable]
         weight_norm = [tf.norm(tf.cast(v, tf.float32)) for v in trainable]
         parts = [tf.stack([tf.cast(loss, tf.float32), self._accuracy(y, y_pred), grad_sq])]
@@ -249,7 +249,7 @@ class Trainer:
         if not activations:
             return []
         nonfinite, largest, dead, saturated = [], [], [], []
-        for layer, output in zip(self.tapped_layers, activations):
+        for layer, output in zip(self.tapped_layers, activations, strict=False):
             output = tf.cast(output, tf.float32)
             nonfinite.append(tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(output)), tf.float32)))
             largest.append(tf.reduce_max(tf.abs(output)))
@@ -294,7 +294,7 @@ class Trainer:
                 continue
             value = fresh_initializer(initializer)(tuple(variable.shape), dtype=variable.dtype)
             variable.assign(value)
-        for variable, start in zip(self.optimizer.variables, self._optimizer_start):
+        for variable, start in zip(self.optimizer.variables, self._optimizer_start, strict=False):
             variable.assign(start)
 
     def batches(self, seed: int):

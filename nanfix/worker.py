@@ -59,17 +59,15 @@ def diagnose(job: dict[str, Any], emit) -> dict[str, Any]:
     emit({"event": "phase", "phase": "running the script up to fit"})
     try:
         loaded = session.load(job["script"], job.get("argv", []), job.get("data_config"), settings)
+        loaded.seconds_before_examine = time.perf_counter() - started
+        report = session.examine(loaded, settings, emit, mode=job.get("mode", "probe"),
+                                 sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"))
     except session.LoadError as failure:
         report = Report(script=job["script"], argv=job.get("argv", []), verdict=Verdict.ERROR,
                         error=ErrorInfo(type=failure.kind, message=failure.message,
                                         where=failure.where, hint=failure.hint,
                                         detail=failure.detail),
                         settings=settings.to_dict())
-        report.elapsed_s = time.perf_counter() - started
-        return report.to_dict()
-    loaded.seconds_before_examine = time.perf_counter() - started
-    report = session.examine(loaded, settings, emit, mode=job.get("mode", "probe"),
-                             sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"))
     report.elapsed_s = time.perf_counter() - started
     return report.to_dict()
 

@@ -121,6 +121,10 @@ def activations(model):
 
 
 def test_every_family_is_registered():
+    from nanfix.plan import FAMILY_NAMES
+
+    # The plan checks family names without importing the catalog: the two lists must agree.
+    assert set(FAMILIES) == set(FAMILY_NAMES)
     assert set(FAMILIES) >= {"lr", "epsilon", "input_scaling", "target_scaling", "pairing",
                              "clipping", "init", "activation", "data", "stable_loss", "optimizer"}
     for family in FAMILIES.values():
@@ -151,9 +155,12 @@ def test_learning_rate_grid_spans_three_decades_below_the_scripts_rate():
     assert rates == pytest.approx([0.003, 0.009, 0.03, 0.09, 0.3, 0.9])
     assert by_id(lowered, "lr-0.3").changes == ("SGD(learning_rate=3.0) → SGD(learning_rate=0.3)",)
     assert by_id(lowered, "lr-0.3").magnitude < by_id(lowered, "lr-0.003").magnitude
-    # a stall (and no divergence) also tries larger rates
+    # a stall (and no divergence) also tries larger rates, up to x100 but never above 1.0
     raised = {fix.id for fix in proposed(setup, "lr", [finding("S803")])}
-    assert {"lr-30", "lr-9"} <= raised
+    assert not {"lr-30", "lr-9"} & raised
+    slow = make_setup(mlp(20, 4), keras.optimizers.Adam(learning_rate=1e-5),
+                      "categorical_crossentropy", x, np.eye(4)[ids])
+    assert {"lr-0.001", "lr-0.0001", "lr-3e-05"} <= {fix.id for fix in proposed(slow, "lr", [finding("S803")])}
     # a plan's grid gives the values outright
     assert [fix.id for fix in proposed(setup, "lr", [], grid=[0.5, 0.05])] == ["lr-0.5", "lr-0.05"]
 

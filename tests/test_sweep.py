@@ -27,6 +27,7 @@ capture.stop_capturing()
 
 import nanfix.findings as findings_catalog  # noqa: E402
 from nanfix import patch, rank, sweep  # noqa: E402
+from nanfix import plan as fixplan  # noqa: E402
 from nanfix import task as task_module  # noqa: E402
 from nanfix.capture import Capture  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
@@ -88,7 +89,7 @@ def no_time_target(monkeypatch):
 def test_load_plan_reads_families_grids_and_limits(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text("families: [lr, input_scaling]\ngrids:\n  lr: [0.1, 0.01]\nmax_fixes: 6\nsteps: 200\n")
-    plan = sweep.load_plan(str(path))
+    plan = fixplan.load_plan(str(path))
     assert plan == {"families": ["lr", "input_scaling"], "grids": {"lr": [0.1, 0.01]},
                     "max_fixes": 6, "steps": 200}
     settings = Settings(**plan)
@@ -105,8 +106,8 @@ def test_load_plan_reads_families_grids_and_limits(tmp_path):
 def test_load_plan_says_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "plan.yaml"
     path.write_text(text)
-    with pytest.raises(sweep.PlanError, match=re.escape(message)) as error:
-        sweep.load_plan(str(path))
+    with pytest.raises(fixplan.PlanError, match=re.escape(message)) as error:
+        fixplan.load_plan(str(path))
     assert str(path) in str(error.value)
     if "unknown key" in message:
         assert "families:" in str(error.value) and "grids:" in str(error.value)

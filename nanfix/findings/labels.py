@@ -279,10 +279,24 @@ def _reachable_range(context: Context) -> tuple[tuple[float | None, float | None
         return None  # their labels are judged by L201-L203
     if family == "binary":
         return (0.0, 1.0), f"{context.task.loss_name} (targets are probabilities)"
+    if family == "other" and not _elementwise_targets(context):
+        return None  # a hand-written loss reading class ids (e.g. an NLL): not compared per unit
     activation = context.task.output_activation
     if activation in ACTIVATION_RANGES:
         return ACTIVATION_RANGES[activation], f"a {activation} output"
     return None
+
+
+def _elementwise_targets(context: Context) -> bool:
+    """Whether each target lines up with one output unit, so the two can be compared.
+
+    A hand-written loss may take one class id per sample against K output units (a negative
+    log-likelihood written with take_along_axis or a gather); those ids are not outputs.
+    """
+    units = output_units(context.model)
+    y = context.y_array()
+    width = int(np.prod(y.shape[1:])) if y.ndim > 1 else 1
+    return units is None or width == units
 
 
 @rule(

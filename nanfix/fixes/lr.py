@@ -2,7 +2,8 @@
 
 A rate too large for the curvature overshoots and ends in Inf/NaN; one too small never
 moves. The grid spans three decades below the script's own value (x0.3 ... x0.001), and,
-when the baseline stalled rather than diverged, x3 and x10 above it.
+when the baseline stalled rather than diverged, x3, x10 and x100 above it (Adam at 1e-5 is
+a hundred times below its usual 1e-3), never above MAX_RAISED.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from nanfix.trainsetup import TrainSetup
 ANSWERS = ("O501", "N701", "N702", "N703", "N704", "N705", "S801", "S802", "S803", "U901")
 # The order is the order of trying: whole decades first, so a tight cap still spans them.
 LOWER = (0.1, 0.01, 0.001, 0.3, 0.03, 0.003)
-HIGHER = (10.0, 3.0)
+HIGHER = (10.0, 100.0, 3.0)
+MAX_RAISED = 1.0  # a raised rate above this is not a plausible cure for a stall
 
 
 def current_rate(setup: TrainSetup) -> float | None:
@@ -41,7 +43,7 @@ def learning_rate(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
     fixes = []
     for value in values:
         value = tidy(value)
-        if value <= 0 or value == rate:
+        if value <= 0 or value == rate or (not grid and value > max(rate, MAX_RAISED)):
             continue
         factor = value / rate
         fixes.append(optimizer_fix(

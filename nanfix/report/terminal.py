@@ -60,11 +60,12 @@ def render_report(report: dict[str, Any], console: Console, terse: bool = False)
     if report.get("error"):
         _render_error(report, console)
         return
-    if report.get("sweep"):
-        _render_sweep(report["sweep"], console)
     findings = report.get("findings", [])
     if findings:
         console.print(_findings_table(findings, terse))
+    if report.get("sweep"):  # the axis is what was asked for: it comes last, under the findings
+        _render_sweep(report["sweep"], console)
+        return
     baseline = report.get("baseline")
     if baseline and not terse:
         console.print(_seeds_table(baseline))
@@ -122,17 +123,17 @@ def _render_error(report: dict[str, Any], console: Console) -> None:
 
 
 def _findings_table(findings: list[dict[str, Any]], terse: bool) -> Table:
-    table = Table(title="Findings", title_justify="left", show_lines=False, expand=False)
+    """One row per finding: the title in bold with its evidence under it, and where."""
+    table = Table(title="Findings", title_justify="left", show_lines=True, expand=False)
     table.add_column("sev")
     table.add_column("code", style="bold")
-    table.add_column("finding")
-    table.add_column("evidence")
+    table.add_column("finding", ratio=1)
     if not terse:
-        table.add_column("where")
+        table.add_column("where", no_wrap=True)
     for finding in findings:
         severity = finding["severity"]
-        row = [Text(severity, style=SEVERITY_STYLE.get(severity, "")), finding["code"], finding["title"],
-               finding["message"]]
+        body = Text.assemble((finding["title"], "bold"), "\n", finding["message"])
+        row = [Text(severity, style=SEVERITY_STYLE.get(severity, "")), finding["code"], body]
         if not terse:
             row.append(finding.get("where") or "")
         table.add_row(*row)
@@ -152,23 +153,28 @@ def _seeds_table(baseline: dict[str, Any]) -> Table:
     return table
 
 
+FIXES_SHOWN = 10  # rows of the fixes table; the JSON report has them all
+
+
 def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, terse: bool) -> Table:
+    """The ranked fixes: what changes, what was measured; why a non-cure is not one."""
     base_loss = median([run["final_loss"] for run in baseline["runs"]]) if baseline else None
     base_acc = median([run["val_accuracy"] for run in baseline["runs"]]) if baseline else None
     table = Table(title=f"Fixes, best first (baseline: loss {_number(base_loss)}, accuracy {_number(base_acc, 3)})",
-                  title_justify="left")
-    for column in ("#", "fix", "change", "outcome", "seeds ok", "loss", "accuracy"):
-        table.add_column(column)
-    if not terse:
-        table.add_column("note")
-    for fix in fixes:
-        row = [str(fix["rank"]), fix["id"], "; ".join(fix["changes"]),
-               Text(fix["outcome"], style=OUTCOME_STYLE.get(fix["outcome"], "")),
-               f"{fix['seeds_ok']}/{fix['seeds']}", _number(fix.get("final_loss")),
-               _number(fix.get("val_accuracy"), 3)]
-        if not terse:
-            row.append(fix.get("note") or "")
-        table.add_row(*row)
+                  title_justify="left", caption_justify="left")
+    for column in ("#", "fix", "outcome", "seeds ok", "loss", "accuracy"):
+        table.add_column(column, ratio=1 if column == "fix" else None,
+                         no_wrap=column in ("outcome", "seeds ok"))
+    for fix in fixes[:FIXES_SHOWN]:
+        body = Text.assemble((fix["title"], "bold" if fix["outcome"] == "cures" else ""),
+                             (f"  {fix['id']}", "dim"))
+        if not terse and fix["outcome"] != "cures" and fix.get("note"):
+            body.append("\n" + fix["note"], style="dim")
+        table.add_row(str(fix["rank"]), body, Text(fix["outcome"], style=OUTCOME_STYLE.get(fix["outcome"], "")),
+                      f"{fix['seeds_ok']}/{fix['seeds']}", _number(fix.get("final_loss")),
+                      _number(fix.get("val_accuracy"), 3))
+    if len(fixes) > FIXES_SHOWN:
+        table.caption = f"{len(fixes) - FIXES_SHOWN} more measured; --format json lists them all."
     return table
 
 
