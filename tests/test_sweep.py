@@ -143,6 +143,24 @@ def test_rank_orders_by_cure_then_accuracy_then_the_smallest_change():
     assert [fix.rank for fix in ranked] == [1, 2, 3, 4, 5, 6]
 
 
+def test_rank_puts_the_fix_for_the_diagnosed_cause_first_when_it_trains_about_as_well():
+    task = task_module.Task(kind="multiclass", classes=10, loss_name="custom",
+                            from_logits=False, output_activation="softmax", label_format="onehot",
+                            chance_accuracy=0.1, chance_loss=math.log(10))
+    # seed 001: a lower rate survives the budget a little better, but log(0) stays in the loss
+    results = [fake("lr-0.002", "cures", [0.973, 0.97, 0.975]),
+               fake("stable_loss-builtin", "cures", [0.943, 0.94, 0.945], size=2),
+               fake("clipping-1", "cures", [0.95, 0.95, 0.95])]
+    ranked = rank.rank(results, task, cause_families={"stable_loss", "pairing"})
+    assert [fix.id for fix in ranked] == ["stable_loss-builtin", "lr-0.002", "clipping-1"]
+    # without a diagnosed cause, the measure alone decides
+    assert rank.rank(results, task)[0].id == "lr-0.002"
+    # a cause fix that trained clearly worse (more than 5 points) does not jump the queue
+    results[1] = fake("stable_loss-builtin", "cures", [0.80, 0.81, 0.80], size=2)
+    assert [fix.id for fix in rank.rank(results, task, cause_families={"stable_loss"})] == \
+        ["lr-0.002", "clipping-1", "stable_loss-builtin"]
+
+
 # -- the sweep ------------------------------------------------------------------------------------------
 
 
