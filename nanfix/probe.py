@@ -129,14 +129,15 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
                        start_loss=finite_or_none(start_eval["loss"]),
                        elapsed_s=time.perf_counter() - started)
     end_eval = trainer.evaluate()
+    classifier = trainer.task.is_classification  # a regression has no accuracy to report
     run = SeedRun(seed=seed, outcome=Outcome.HEALTHY, steps_run=steps_run,
                   loss=history["loss"], grad_norm=history["grad_norm"], weight_norm=weight_norms,
                   first_nonfinite=first_nonfinite, start_loss=finite_or_none(start_eval["loss"]),
                   final_loss=finite_or_none(end_eval["loss"]),
                   best_loss=finite_or_none(best if best < math.inf else None),
-                  train_accuracy=_tail_mean(history["accuracy"]),
+                  train_accuracy=_tail_mean(history["accuracy"]) if classifier else None,
                   val_loss=finite_or_none(end_eval["loss"]),
-                  val_accuracy=finite_or_none(end_eval["accuracy"]))
+                  val_accuracy=finite_or_none(end_eval["accuracy"]) if classifier else None)
     run.signals = _signals(trainer, start_eval, end_eval, history, weight_norms,
                            first_weight_norm, layout, dead, saturated, exploded_at)
     run.outcome, run.reason = judge(run, trainer.task, thresholds, exploded_at, timed_out)
