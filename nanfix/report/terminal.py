@@ -213,10 +213,26 @@ def _render_sweep(sweep: dict[str, Any], console: Console) -> None:
 
 
 
+def reflow(text: str) -> str:
+    """Explanations are written wrapped at ~95 columns; join their lines so the console wraps
+    them at its own width. A line ending a sentence before a capitalised line, or a blank
+    line, keeps its break."""
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if not line:
+            out.append("")
+        elif out and out[-1] and not (out[-1].endswith((".", ":")) and line[:1].isupper()):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def render_rule(entry: Any, console: Console) -> None:
     body = [Text(f"{entry.code} {entry.name}: {entry.title}", style="bold"),
             Text(f"severity: {entry.severity.value} · found by: {entry.stage} · fixes tried: "
-                 f"{', '.join(entry.fixes) or '-'}", style="dim"), Text(""), Text(entry.explanation)]
+                 f"{', '.join(entry.fixes) or '-'}", style="dim"), Text(""), Text(reflow(entry.explanation))]
     console.print(Panel(Group(*body), title=entry.code, title_align="left"))
 
 
