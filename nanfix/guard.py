@@ -277,18 +277,24 @@ def float_weights(model) -> list:
     return [v for v in model.weights if "float" in str(v.dtype)]
 
 
+# Up to this many weights, the check runs eagerly (one small reduction each): tracing a
+# tf.function costs ~0.3 s per model, more than a short fit spends on every check together.
+EAGER_CHECK_MAX_VARIABLES = 64
+
+
 def compile_all_finite(variables: list) -> Callable[[], bool]:
-    """One fused check "are all these weights finite?", compiled once for the TF backend."""
+    """One check "are all these weights finite?": eager for a few weights, else one fused
+    reduction compiled once (TF backend)."""
     if not variables:
         return lambda: True
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow" and len(variables) > EAGER_CHECK_MAX_VARIABLES:
         import tensorflow as tf
 
         # A partial, not a nested function: tf.function keys its retracing statistics on
         # the code object, so one nested function per model would warn about retracing.
         all_finite = tf.function(functools.partial(tensorflow_all_finite, variables))
         return lambda: bool(all_finite())
-    # Other backends: one reduction per weight, still on device.
+    # A few weights, or another backend: one reduction per weight, still on device.
     return lambda: all(
         bool(keras.ops.all(keras.ops.isfinite(v))) for v in variables
     )
