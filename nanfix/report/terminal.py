@@ -6,6 +6,7 @@ Rich honours NO_COLOR and plain (non-terminal) output, so the same code writes c
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from rich.console import Console, Group
@@ -22,6 +23,14 @@ SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 OUTCOME_STYLE = {"healthy": "green", "diverged": "red", "stalled": "yellow", "crashed": "magenta",
                  "timed_out": "magenta", "cures": "bold green", "improves": "yellow", "fails": "red"}
 BARS = "▁▂▃▄▅▆▇█"
+
+
+def shown_path(path: str) -> str:
+    """The script as the user would type it: relative to the current directory when inside it."""
+    if not path or not os.path.isabs(path):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def sparkline(values: list[float | None], width: int = 24) -> str:
@@ -101,7 +110,7 @@ def _verdict_panel(report: dict[str, Any]) -> Panel:
     settings = report.get("settings") or {}
     lines.append(Text(f"{settings.get('seeds', '?')} seeds × {settings.get('steps', '?')} steps · "
                       f"{report.get('elapsed_s', 0):.1f} s", style="dim"))
-    title = f"nanfix · {report.get('script', '')}"
+    title = f"nanfix · {shown_path(report.get('script', ''))}"
     return Panel(Group(*lines), title=title, title_align="left",
                  border_style=VERDICT_STYLE.get(verdict, "white").replace("bold ", ""))
 

@@ -30,7 +30,7 @@ def capture(recipe: Path) -> str:
     result = subprocess.run([sys.executable, "-m", "nanfix.cli", "probe", str(script), *args,
                              "--no-progress"], cwd=ROOT, env=environment, capture_output=True, text=True)
     wall = time.perf_counter() - started
-    output = result.stdout.rstrip().replace(str(ROOT) + "/", "")
+    output = result.stdout.rstrip()
     return (f"{HEADING}\n\nCaptured from a real run on a 2-core CPU ({wall:.0f} s wall, TensorFlow's "
             f"start included; exit code {result.returncode}). Re-create it with "
             f"`python recipes/_data/capture_output.py {recipe.name}`.\n\n"
