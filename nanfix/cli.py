@@ -285,8 +285,8 @@ def _axis_values(argv: list[str]) -> list[str]:
     for index in range(2, len(out) - 1):
         if out[index] == "--":
             break
-        if out[index] in ("--lr", "--epsilon", "--clip", "--scale", "--output", "--pairing") \
-                and _looks_like_grid(out[index + 1], out[index] in ("--lr", "--epsilon", "--clip")):
+        flag = out[index][2:] if out[index].startswith("--") else None
+        if flag in (*AXES, "pairing") and _looks_like_grid(out[index + 1], flag in NUMERIC_AXES):
             return out[:index + 1] + ["--grid", out[index + 1]] + out[index + 2:]
     return out
 

@@ -4,15 +4,15 @@ The key, in order:
 
 1. the outcome (`cures` before `improves` before `fails`) and the share of seeds that
    ended healthy;
-2. what the budget reached: validation accuracy for classifiers (within a percentage point
-   counts as equal: that is the noise of a 1024-sample evaluation), the loss otherwise
-   (relative to its start, so a fix that rescales the targets is compared fairly; within
-   about 10% counts as equal);
-3. among the fixes that trained about as well as the best one (accuracy within
+2. among the fixes that trained about as well as the best of their group (accuracy within
    `NEAR_BEST_ACCURACY`, loss within `NEAR_BEST_LOSS_RATIO`), the ones that remove the
    diagnosed cause first: lowering the learning rate can make a hand-written log(0) or a
    linear stack survive the budget while the hazard stays in the script, and "the NaN is
    gone" is not "fixed";
+3. what the budget reached: validation accuracy for classifiers (within a percentage point
+   counts as equal: that is the noise of a 1024-sample evaluation), the loss otherwise
+   (relative to its start, so a fix that rescales the targets is compared fairly; within
+   about 10% counts as equal);
 4. the smallest change: fewer edits, then a smaller magnitude (lr x0.1 before x0.001);
 5. the time the probe took.
 
@@ -48,10 +48,9 @@ def quality_of_runs(runs: list[SeedRun], classifier: bool) -> float:
     if classifier:
         accuracy = median([run.val_accuracy for run in runs])
         return math.inf if accuracy is None else -round(accuracy * 100)
-    final, start = median([run.final_loss for run in runs]), median([run.start_loss for run in runs])
-    if final is None:
+    relative = _relative_loss(runs)
+    if relative is None:
         return math.inf
-    relative = final / start if start and start > 0 else final
     return math.floor(math.log(max(relative, 1e-12)) / math.log(1.1))
 
 

@@ -40,7 +40,7 @@ from nanfix.config import Settings
 from nanfix.fixes.base import Fix, codes
 from nanfix.fixes.data import data_problem
 from nanfix.probe import Deadline, probe
-from nanfix.results import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity
+from nanfix.results import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity, median
 from nanfix.trainingdata import leaves
 from nanfix.trainsetup import TrainSetup, build_trainer
 
@@ -348,17 +348,12 @@ def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:.3g}"
 
 
-def _median(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(np.median(present)) if present else None
-
-
 def learning_summary(runs: list[SeedRun], task) -> str:
     """'loss 2.30 → 0.31, accuracy 0.95' (or 'accuracy at chance')."""
-    start = _median([run.start_loss for run in runs])
-    final = _median([run.final_loss for run in runs])
+    start = median([run.start_loss for run in runs])
+    final = median([run.final_loss for run in runs])
     text = f"loss {_fmt(start)} → {_fmt(final)}"
-    accuracy = _median([run.val_accuracy for run in runs])
+    accuracy = median([run.val_accuracy for run in runs])
     if task is not None and task.is_classification and accuracy is not None:
         chance = task.chance_accuracy or 0.0
         if accuracy < chance + 0.1 * (1.0 - chance):
@@ -676,8 +671,8 @@ def _row(value: Any, candidate: Candidate, task) -> dict[str, Any]:
     else:
         outcome = "error" if candidate.error else "timed_out"
     return {"value": value, "outcome": outcome, "seeds_ok": ok, "seeds": len(runs),
-            "final_loss": _median([run.final_loss for run in runs]),
-            "val_accuracy": _median([run.val_accuracy for run in runs]) if task.is_classification else None,
+            "final_loss": median([run.final_loss for run in runs]),
+            "val_accuracy": median([run.val_accuracy for run in runs]) if task.is_classification else None,
             "note": candidate.error or (runs[0].reason if runs and not runs[0].ok else "")}
 
 

@@ -22,16 +22,14 @@ from nanfix import capture  # noqa: E402
 capture.install_hooks(__file__)  # variables remember their initializers (per-seed redraws)
 capture.stop_capturing()  # ...and GradientTape works for our own training
 
-import nanfix.findings as findings_catalog  # noqa: E402
+from builders import blobs, diagnose, make_setup, pixels  # noqa: E402
+
 from nanfix import fixes, sweep  # noqa: E402
-from nanfix import task as task_module  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
-from nanfix.findings.base import Context  # noqa: E402
 from nanfix.fixes.base import FAMILIES  # noqa: E402
-from nanfix.probe import Deadline, probe  # noqa: E402
+from nanfix.probe import Deadline  # noqa: E402
 from nanfix.results import Finding, Severity  # noqa: E402
-from nanfix.trainingdata import TrainingData  # noqa: E402
-from nanfix.trainsetup import build_model, build_trainer, from_capture, layer_configs, model_config  # noqa: E402
+from nanfix.trainsetup import build_model, layer_configs, model_config  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -43,21 +41,8 @@ def no_time_target(monkeypatch):
 # -- small data and setups --------------------------------------------------------------------
 
 
-def blobs(n=512, features=20, classes=4, seed=0):
-    """Gaussian clusters: easy to learn at a sane learning rate."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 2, size=(classes, features))
-    ids = rng.integers(0, classes, n)
-    return (centers[ids] + rng.normal(0, 1, size=(n, features))).astype("float32"), ids
 
 
-def pixels(n=512, features=64, classes=10, seed=0, noise=70.0):
-    """Raw 0..255 'images': class prototypes plus noise, rounded like pixel values."""
-    rng = np.random.default_rng(seed)
-    prototypes = rng.uniform(0, 255, size=(classes, features))
-    ids = rng.integers(0, classes, n)
-    x = np.clip(prototypes[ids] + rng.normal(0, noise, size=(n, features)), 0, 255).round()
-    return x.astype("float32"), ids
 
 
 def mlp(inputs, outputs, output_activation="softmax", hidden=32, activation="relu", **dense):
@@ -66,22 +51,8 @@ def mlp(inputs, outputs, output_activation="softmax", hidden=32, activation="rel
                              keras.layers.Dense(outputs, activation=output_activation, **dense)])
 
 
-def make_setup(model, optimizer, loss, x, y, batch_size=32, x_val=None, y_val=None):
-    model.compile(optimizer=optimizer, loss=loss)
-    data = TrainingData(x=x, y=y, sample_weight=None, batch_size=batch_size, x_val=x_val, y_val=y_val)
-    task = task_module.infer(model, loss, y)
-    return from_capture(model, model.optimizer, loss, data, task)
 
 
-def diagnose(setup, settings):
-    """The baseline probe and every finding (pre-flight and probe), as the session makes them."""
-    context = Context(model=setup.model, optimizer=setup.model.optimizer, loss=setup.loss,
-                      task=setup.task, data=setup.data, settings=settings)
-    found = findings_catalog.run("preflight", context)
-    baseline = probe(build_trainer(setup), "baseline", settings, Deadline(None))
-    context.baseline = baseline
-    found = findings_catalog.ordered(found + findings_catalog.run("probe", context))
-    return baseline, found
 
 
 def measure(setup, families, steps=200, seeds=3):

@@ -25,32 +25,19 @@ from nanfix import capture  # noqa: E402
 capture.install_hooks(__file__)
 capture.stop_capturing()
 
-import nanfix.findings as findings_catalog  # noqa: E402
+from builders import blobs, diagnose, make_setup, pixels  # noqa: E402
+
 from nanfix import patch, rank, sweep  # noqa: E402
 from nanfix import plan as fixplan  # noqa: E402
 from nanfix import task as task_module  # noqa: E402
 from nanfix.capture import Capture  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
-from nanfix.findings.base import Context  # noqa: E402
 from nanfix.fixes.base import FAMILIES  # noqa: E402
 from nanfix.origins import remember  # noqa: E402
-from nanfix.probe import Deadline, probe  # noqa: E402
+from nanfix.probe import Deadline  # noqa: E402
 from nanfix.results import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity  # noqa: E402
 from nanfix.trainingdata import TrainingData  # noqa: E402
-from nanfix.trainsetup import build_trainer, from_capture  # noqa: E402
-
-
-def blobs(n=512, features=20, classes=4, seed=0):
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 2, size=(classes, features))
-    ids = rng.integers(0, classes, n)
-    return (centers[ids] + rng.normal(0, 1, size=(n, features))).astype("float32"), ids
-
-
-def make_setup(model, optimizer, loss, x, y, batch_size=32):
-    model.compile(optimizer=optimizer, loss=loss)
-    data = TrainingData(x=x, y=y, sample_weight=None, batch_size=batch_size)
-    return from_capture(model, model.optimizer, loss, data, task_module.infer(model, loss, y))
+from nanfix.trainsetup import from_capture  # noqa: E402
 
 
 def sgd_fifty():
@@ -62,13 +49,6 @@ def sgd_fifty():
                       x, np.eye(4)[ids])
 
 
-def diagnose(setup, settings):
-    context = Context(model=setup.model, optimizer=setup.model.optimizer, loss=setup.loss,
-                      task=setup.task, data=setup.data, settings=settings)
-    found = findings_catalog.run("preflight", context)
-    baseline = probe(build_trainer(setup), "baseline", settings, Deadline(None))
-    context.baseline = baseline
-    return baseline, findings_catalog.ordered(found + findings_catalog.run("probe", context))
 
 
 def data_finding(code="D102"):
@@ -221,10 +201,7 @@ def test_a_data_problem_gets_no_cure_from_a_non_data_fix():
 
 def test_two_causes_are_cured_by_a_combination():
     """Softmax on one unit and raw 0..255 inputs: neither change alone is enough."""
-    rng = np.random.default_rng(0)
-    prototypes = rng.uniform(0, 255, size=(2, 32))
-    ids = rng.integers(0, 2, 512)
-    x = np.clip(prototypes[ids] + rng.normal(0, 70, size=(512, 32)), 0, 255).round().astype("float32")
+    x, ids = pixels(n=512, features=32, classes=2, noise=70.0)
     model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(16, activation="relu"),
                               keras.layers.Dense(1, activation="softmax")])
     setup = make_setup(model, keras.optimizers.SGD(0.1), "binary_crossentropy", x,
@@ -302,10 +279,7 @@ def test_sweep_axis_lr_finds_the_stable_range():
 
 
 def test_sweep_axis_scale_compares_the_input_scalings():
-    rng = np.random.default_rng(0)
-    prototypes = rng.uniform(0, 255, size=(4, 32))
-    ids = rng.integers(0, 4, 256)
-    x = np.clip(prototypes[ids] + rng.normal(0, 60, size=(256, 32)), 0, 255).round().astype("float32")
+    x, ids = pixels(n=256, features=32, classes=4, noise=60.0)
     model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(16, activation="relu"),
                               keras.layers.Dense(4, activation="softmax")])
     setup = make_setup(model, keras.optimizers.SGD(0.1), "categorical_crossentropy", x, np.eye(4)[ids])
