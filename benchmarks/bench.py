@@ -30,9 +30,10 @@ def monitoring_overhead(steps: int = 300, repeats: int = 3) -> dict:
     import keras
     import numpy as np
 
-    from nanfix import capture, task
-    from nanfix.trainer import Trainer
-    from nanfix.trainingdata import TrainingData
+    from nanfix.capture import hooks as capture
+    from nanfix.capture import task
+    from nanfix.capture.training_data import TrainingData
+    from nanfix.probe.trainer import Trainer
 
     capture.install_hooks(__file__)
     rng = np.random.default_rng(0)

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from nanfix import exitcodes
 from nanfix.config import Settings
+from nanfix.records import FixOutcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="A training doctor for Keras: finds why training diverges or stalls, "
@@ -43,7 +44,7 @@ def _fail_usage(message: str) -> None:
 
 
 def _settings(script: str | None, config_file: str | None, flags: dict[str, Any]) -> tuple[Settings, dict]:
-    from nanfix import configfile
+    from nanfix.config import sources as configfile
 
     try:
         return configfile.resolve(script, config_file, flags)
@@ -66,8 +67,8 @@ def _check_script(script: str) -> str:
 def _run(script: str, argv: list[str], settings: Settings, data: str | None, mode: str,
          progress: bool, debug: bool, sweep_axis: str | None = None,
          sweep_grid: list[float] | None = None) -> dict[str, Any]:
+    from nanfix.executor.local import run_job
     from nanfix.report.progress import ProgressDisplay
-    from nanfix.runner import run_job
 
     if data is not None and not os.path.exists(data):
         _fail_usage(f"dataset config {data} does not exist.")
@@ -145,7 +146,6 @@ def probe(
     memory_limit: int | None = typer.Option(None, "--memory-limit", help="MiB before the run is stopped."),
     fixes: bool | None = typer.Option(None, "--fixes/--no-fixes", help="Try candidate fixes (default on)."),
     max_fixes: int | None = typer.Option(None, "--max-fixes", help="Most candidate fixes to probe."),
-    jobs: int | None = typer.Option(None, "--jobs", help="Candidates probed at once (reserved; 1 today)."),
     plan: str | None = typer.Option(None, "--plan", help="YAML plan: fix families and grids."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix] in pyproject.toml)."),
     output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
@@ -163,7 +163,7 @@ def probe(
     _check_plot(plot)
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "batch_size": batch_size,
              "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
-             "max_fixes": max_fixes, "jobs": jobs, "plan": plan}
+             "max_fixes": max_fixes, "plan": plan}
     settings, _ = _settings(script, config, flags)
     report = _run(script, list(ctx.args), settings, data, "probe", not no_progress, debug)
     _emit(report, output_format or _default_format(), output)
@@ -306,24 +306,24 @@ def _looks_like_grid(token: str, numeric: bool) -> bool:
 @app.command()
 def explain(code: str = typer.Argument(..., help="A finding code, e.g. N701.")) -> None:
     """Print what a finding means and how to fix it."""
-    from nanfix import findings
+    from nanfix import findings, fixes
     from nanfix.report.terminal import render_rule
 
     entry = findings.get(code)
     if entry is None:
         _fail_usage(f"no finding with code {code!r}; `nanfix rules` lists them.")
-    render_rule(entry, _console())
+    render_rule(entry, fixes.families_for(entry.code), _console())
 
 
 @app.command()
 def rules(output_format: str = typer.Option("table", "--format", help="table | json.")) -> None:
     """List the catalog of findings."""
-    from nanfix import findings
+    from nanfix import findings, fixes
     from nanfix.report.terminal import render_rules
 
     if output_format == "json":
         entries = [{"code": r.code, "name": r.name, "title": r.title, "severity": r.severity.value,
-                    "stage": r.stage, "fix_families": list(r.fixes)} for r in findings.RULES.values()]
+                    "stage": r.stage.value, "fix_families": fixes.families_for(r.code)} for r in findings.RULES.values()]
         sys.stdout.write(json.dumps(sorted(entries, key=lambda e: e["code"]), indent=2) + "\n")
         return
     render_rules(list(findings.RULES.values()), _console())
@@ -347,11 +347,11 @@ def show_config(
 
 def _apply_top_fix(report: dict[str, Any], script: str) -> None:
     console = _console(sys.stderr)
-    best = next((fix for fix in report.get("fixes", []) if fix.get("outcome") == "cures"), None)
+    best = next((fix for fix in report.get("fixes", []) if fix.get("outcome") == FixOutcome.CURES), None)
     if best is None or not best.get("diff"):
         console.print("nanfix: --apply: no measured cure with a source change to apply.")
         return
-    from nanfix.patch import apply_patch
+    from nanfix.fixes.source.apply import apply_patch
 
     path = apply_patch(script, best["diff"])
     console.print(f"nanfix: wrote {path} with fix {best['id']} applied (your script is unchanged).")

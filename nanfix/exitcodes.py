@@ -11,28 +11,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from nanfix.records import ErrorKind, Verdict
+
 HEALTHY = 0
 TRAINING_PROBLEM = 1
 USAGE = 2
 SCRIPT_FAILED = 3
 INTERNAL = 4
 
-# error.type values that are the user's configuration rather than their script
-CONFIG_ERRORS = {"data_config", "usage", "config"}
+
+def for_error(kind: ErrorKind) -> int:
+    """The exit code of a run that gave no verdict on training."""
+    if kind.is_usage:
+        return USAGE
+    if kind is ErrorKind.INTERNAL:
+        return INTERNAL
+    return SCRIPT_FAILED
 
 
 def for_report(report: dict[str, Any], fail_on: str = "any") -> int:
-    """The exit code a report deserves. fail_on: diverges | stalls | any."""
-    verdict = report.get("verdict")
-    if verdict == "error":
+    """The exit code a report (as JSON data) deserves. fail_on: diverges | stalls | any."""
+    verdict = Verdict(report.get("verdict"))
+    if verdict is Verdict.ERROR:
         kind = (report.get("error") or {}).get("type")
-        if kind in CONFIG_ERRORS:
-            return USAGE
-        if kind == "internal":
-            return INTERNAL
-        return SCRIPT_FAILED
-    if verdict == "diverges" and fail_on in ("diverges", "any", "stalls"):
+        try:
+            return for_error(ErrorKind(kind))
+        except ValueError:  # a report from another version: its script failed, as far as we know
+            return SCRIPT_FAILED
+    if verdict is Verdict.DIVERGES and fail_on in ("diverges", "any", "stalls"):
         return TRAINING_PROBLEM
-    if verdict == "stalls" and fail_on in ("stalls", "any"):
+    if verdict is Verdict.STALLS and fail_on in ("stalls", "any"):
         return TRAINING_PROBLEM
     return HEALTHY

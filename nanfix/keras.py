@@ -7,6 +7,6 @@ Example::
     model.fit(x, y, epochs=10, callbacks=[NanGuard()])
 """
 
-from nanfix.guard import Diagnosis, NanGuard, NonFiniteTrainingError
+from nanfix.guard.callback import Diagnosis, NanGuard, NonFiniteTrainingError
 
 __all__ = ["Diagnosis", "NanGuard", "NonFiniteTrainingError"]

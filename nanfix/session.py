@@ -1,113 +1,56 @@
-"""One doctor's visit, inside the worker: load the training, examine it, write the report.
+"""One doctor's visit, in pipeline order: load → pre-flight → probe → findings → sweep → report.
 
-`load` gets the model, compile settings and data, from the script's first fit, from the
-explicit entry (`build_model()` / `load_data()`), and/or from a dataset config. `examine`
-runs the pipeline in one direction: pre-flight findings, baseline probe, numerics replay,
-probe findings, verdict, then the fix sweeps.
+`diagnose` is what the worker runs for one job: it loads the training (the script's first
+fit, the explicit entry or a dataset config, `nanfix.capture.load`), and `examine` runs the
+stages in one direction: pre-flight findings, the baseline probe, the numerics replay, the
+probe findings, the verdict, then the fix sweep (or the one-axis sweep) and the likely
+cause. Every report, a failed load's included, is built here and serialised once.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import time
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from nanfix import capture, findings, localize, trainingdata
-from nanfix import data as data_config
-from nanfix import task as task_module
+from nanfix import findings, fixes
+from nanfix.capture import task as task_module
+from nanfix.capture.load import Loaded, LoadError, load
 from nanfix.config import Settings
-from nanfix.probe import Deadline, probe
-from nanfix.results import Outcome, ProbeResult, Report, Verdict
-from nanfix.trainsetup import TrainSetup, build_trainer, from_capture
+from nanfix.findings.catalog import Context
+from nanfix.probe.build import build_trainer
+from nanfix.probe.localize import name_first_op
+from nanfix.probe.run import Deadline, probe
+from nanfix.probe.setup import TrainSetup, from_capture
+from nanfix.records import ErrorInfo, ErrorKind, Outcome, ProbeResult, Report, Stage, Verdict
+from nanfix.report.serialize import report_to_dict
+from nanfix.sweep import axis
+from nanfix.sweep.cause import likely_cause
+from nanfix.sweep.search import find_fixes
+
+Emit = Any  # a callable taking one progress event (a dict)
 
 
-class LoadError(Exception):
-    def __init__(self, kind: str, message: str, where: str | None = None, hint: str | None = None,
-                 detail: str = ""):
-        super().__init__(message)
-        self.kind, self.message, self.where, self.hint, self.detail = kind, message, where, hint, detail
-
-
-@dataclass
-class Loaded:
-    script: str
-    model: Any
-    compile_args: dict[str, Any]
-    data: trainingdata.TrainingData
-    capture: capture.Capture | None
-    entry: str  # "fit" | "build_model"
-    origins: dict[str, str | None] = field(default_factory=dict)
-    seconds_before_examine: float = 0.0  # TensorFlow start and the script's own work
-
-
-def load(script: str, argv: list[str], data_path: str | None, settings: Settings) -> Loaded:
-    """Run the script to its first fit (or its explicit entry) and collect what it trains."""
+def diagnose(job: dict[str, Any], emit: Emit, started: float) -> dict[str, Any]:
+    """Run the whole doctor for one job and return the report as a plain dict."""
+    settings = Settings.from_dict(job["settings"])
+    emit({"event": "phase", "phase": "running the script up to fit"})
     try:
-        captured = capture.run_script(script, argv)
-        entry, model, compile_args, origins = "fit", captured.model, captured.compile_args, captured.origins
-    except capture.ScriptFailed as failure:
-        if failure.kind != "no_fit" or "build_model" not in failure.script_globals:
-            raise LoadError(failure.kind, failure.message, failure.where, failure.hint,
-                            failure.detail) from None
-        captured, entry = None, "build_model"
-        model, compile_args, origins = _explicit_model(failure.script_globals)
-        if data_path is None and "load_data" not in failure.script_globals:
-            raise LoadError("no_data", "The script defines build_model() but no load_data(), and "
-                            "no --data config was given.",
-                            hint="Define load_data() returning (x, y) or (x, y, x_val, y_val), "
-                                 "or pass --data data.yaml.") from None
-        if data_path is None:
-            fit_args = _explicit_data(failure.script_globals["load_data"])
-    finally:
-        capture.stop_capturing()
-
-    if getattr(model, "optimizer", None) is None or not compile_args.get("loss"):
-        raise LoadError("not_compiled", "The model reached fit without a loss: compile it with "
-                        "model.compile(optimizer=..., loss=...) first.")
-    fit_args = captured.fit_args if captured is not None else locals().get("fit_args", {})
-    try:
-        if data_path:
-            default_batch = (fit_args or {}).get("batch_size") or 32
-            data = data_config.load(data_path, default_batch_size=default_batch)
-        else:
-            data = trainingdata.from_fit_args(fit_args, settings.max_samples)
-    except data_config.DataConfigError as error:
-        raise LoadError("data_config", str(error)) from None
-    except (ValueError, TypeError) as error:
-        raise LoadError("data", f"nanfix could not read the training data passed to fit: {error}") from None
-    if settings.batch_size:
-        data.batch_size = settings.batch_size
-    return Loaded(script=script, model=model, compile_args=compile_args, data=data,
-                  capture=captured, entry=entry, origins=origins)
-
-
-def _explicit_model(script_globals: dict[str, Any]):
-    try:
-        model = script_globals["build_model"]()
-    except Exception as error:  # noqa: BLE001 - the user's code
-        raise LoadError("script_error", f"build_model() raised {type(error).__name__}: {error}") from None
-    compile_args = dict(getattr(model, "_nanfix_compile", {}) or {})
-    origins = {"compile": getattr(model, "_nanfix_compile_origin", None),
-               "optimizer": getattr(getattr(model, "optimizer", None), "_nanfix_origin", None)}
-    return model, compile_args, origins
-
-
-def _explicit_data(load_data) -> dict[str, Any]:
-    try:
-        loaded = load_data()
-    except Exception as error:  # noqa: BLE001 - the user's code
-        raise LoadError("script_error", f"load_data() raised {type(error).__name__}: {error}") from None
-    if isinstance(loaded, dict):
-        return loaded
-    if isinstance(loaded, tuple) and len(loaded) in (2, 4):
-        fit_args = {"x": loaded[0], "y": loaded[1]}
-        if len(loaded) == 4:
-            fit_args["validation_data"] = (loaded[2], loaded[3])
-        return fit_args
-    raise LoadError("data", "load_data() must return (x, y), (x, y, x_val, y_val) or a dict of fit arguments")
+        loaded = load(job["script"], job.get("argv", []), job.get("data_config"), settings)
+        loaded.seconds_before_examine = time.perf_counter() - started
+        report = examine(loaded, settings, emit, mode=job.get("mode", "probe"),
+                         sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"))
+    except LoadError as failure:
+        report = Report.failed(job["script"], [], settings.to_dict(),
+                               ErrorInfo(type=failure.kind, message=failure.message,
+                                         where=failure.where, hint=failure.hint,
+                                         detail=failure.detail))
+    report.argv = list(job.get("argv", []))
+    report.elapsed_s = time.perf_counter() - started
+    return report_to_dict(report)
 
 
 def verdict_of(baseline: ProbeResult) -> Verdict:
@@ -120,11 +63,9 @@ def verdict_of(baseline: ProbeResult) -> Verdict:
     return Verdict.ERROR
 
 
-def examine(loaded: Loaded, settings: Settings, emit, mode: str = "probe",
+def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
             sweep_axis: str | None = None, sweep_grid: list[float] | None = None) -> Report:
-    from nanfix import sweep
-    from nanfix.findings.base import Context
-
+    """The stages after loading, in order; returns the report (no verdict on error)."""
     deadline = Deadline(settings.time_limit - loaded.seconds_before_examine)
     model = loaded.model
     loss = loaded.compile_args.get("loss")
@@ -135,29 +76,27 @@ def examine(loaded: Loaded, settings: Settings, emit, mode: str = "probe",
                       settings=settings, capture=loaded.capture)
     report = Report(script=loaded.script, verdict=Verdict.HEALTHY, settings=settings.to_dict(),
                     capture=describe(loaded, setup))
-    report.findings = findings.run("preflight", context)
+    report.findings = findings.run(Stage.PREFLIGHT, context)
 
     if mode == "sweep":
         try:  # a value that is not a choice here is the user's typo: say so before training
             for value in sweep_grid or []:
-                sweep.axis_fix(sweep_axis, value, setup)
+                axis.axis_fix(sweep_axis, value, setup)
         except ValueError as error:
-            raise LoadError("usage", str(error)) from None
+            raise LoadError(ErrorKind.USAGE, str(error)) from None
     emit({"event": "phase", "phase": "baseline probe"})
     trainer = build_trainer(setup, settings.eval_samples)
     if mode == "sweep":
-        report.sweep = sweep.sweep_axis(setup, sweep_axis, sweep_grid, settings, deadline, emit)
+        report.sweep = axis.sweep_axis(setup, sweep_axis, sweep_grid, settings, deadline, emit)
     baseline = probe(trainer, "baseline", settings, deadline, on_progress=emit)
     report.baseline = baseline
-    context.numerics = _replay_first_nonfinite(trainer, baseline)
+    context.numerics = name_first_op(trainer, baseline)
     context.baseline = baseline
-    report.findings = findings.ordered(report.findings + findings.run("probe", context))
+    report.findings = fixes.link(findings.ordered(report.findings + findings.run(Stage.PROBE, context)))
     report.verdict = verdict_of(baseline)
     if report.verdict is Verdict.ERROR:
-        from nanfix.results import ErrorInfo
-
         reasons = sorted({run.reason for run in baseline.runs if run.reason})
-        report.error = ErrorInfo(type="training_failed",
+        report.error = ErrorInfo(type=ErrorKind.TRAINING_FAILED,
                                  message="Training could not run: " + "; ".join(reasons),
                                  where=loaded.origins.get("fit"),
                                  hint="The findings above usually name the cause (labels, shapes, loss).")
@@ -167,21 +106,11 @@ def examine(loaded: Loaded, settings: Settings, emit, mode: str = "probe",
         # explicit entry (build_model/load_data) has no Capture, but its origins still
         # point at the optimizer and compile lines, so the fixes get their diffs
         source = loaded.capture or SimpleNamespace(script=loaded.script, origins=loaded.origins)
-        report.fixes = sweep.find_fixes(setup, baseline, report.findings, settings, deadline, emit,
-                                        capture=source)
+        report.budget = {}
+        report.fixes = find_fixes(setup, baseline, report.findings, settings, deadline, emit,
+                                  capture=source, sweep_report=report.budget)
+    report.likely_cause = likely_cause(report.findings, report.fixes)
     return report
-
-
-def _replay_first_nonfinite(trainer, baseline: ProbeResult) -> dict[str, Any]:
-    runs = [run for run in baseline.runs if run.first_nonfinite is not None]
-    if not runs:
-        return {}
-    run = min(runs, key=lambda r: r.first_nonfinite.step)
-    result = localize.replay(trainer, run.seed, run.first_nonfinite.step)
-    if result.get("op"):
-        run.first_nonfinite.op = result["op"]
-        run.first_nonfinite.stage = result.get("stage") or run.first_nonfinite.stage
-    return result
 
 
 def describe(loaded: Loaded, setup: TrainSetup) -> dict[str, Any]:

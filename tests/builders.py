@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 import nanfix.findings as findings_catalog
-from nanfix import task as task_module
-from nanfix.findings.base import Context
-from nanfix.probe import Deadline, probe
-from nanfix.trainingdata import TrainingData
-from nanfix.trainsetup import build_trainer, from_capture
+from nanfix import fixes
+from nanfix.capture import task as task_module
+from nanfix.capture.training_data import TrainingData
+from nanfix.findings.catalog import Context
+from nanfix.probe.build import build_trainer
+from nanfix.probe.run import Deadline, probe
+from nanfix.probe.setup import from_capture
 
 
 def blobs(n=512, features=20, classes=4, seed=0):
@@ -48,4 +50,4 @@ def diagnose(setup, settings):
     found = findings_catalog.run("preflight", context)
     baseline = probe(build_trainer(setup), "baseline", settings, Deadline(None))
     context.baseline = baseline
-    return baseline, findings_catalog.ordered(found + findings_catalog.run("probe", context))
+    return baseline, fixes.link(findings_catalog.ordered(found + findings_catalog.run("probe", context)))

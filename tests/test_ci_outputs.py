@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from nanfix.executor.local import _error_report
+from nanfix.records import FixResult
 from nanfix.report import github, html, junit, plot
 from nanfix.report.serialize import fix_to_dict
-from nanfix.results import FixResult
-from nanfix.runner import _error_report
 
 BUDGET = ["--no-progress", "--seeds", "2", "--steps", "60"]
 ANNOTATION = re.compile(r"^::(error|warning|notice)(?: (?P<props>[^:]*))?::(?P<message>.*)$")

@@ -107,8 +107,9 @@ def test_table_output_is_plain_without_a_terminal():
 def test_script_arguments_reach_the_script(tmp_path):
     code, report = probe_json("argv_entry.py", "--", "--train", tmp_path=tmp_path)
     assert report["verdict"] == "healthy", report["error"]
+    assert report["argv"] == ["--train"]  # the JSON says what the script got
     code, report = probe_json("argv_entry.py", tmp_path=tmp_path)
-    assert code == 3 and report["error"]["type"] == "no_fit"
+    assert code == 3 and report["error"]["type"] == "no_fit" and report["argv"] == []
 
 
 def test_explicit_entry_build_model_and_load_data(tmp_path):
@@ -183,10 +184,11 @@ def test_missing_script_is_a_usage_error():
 
 def test_a_hang_is_stopped_at_the_time_limit():
     result = nanfix("probe", str(SCRIPTS / "hangs.py"), *QUICK, "--time-limit", "1", "--format", "json",
-                    env={"NANFIX_GRACE_SECONDS": "3"})
+                    "--", "--patience", "9", env={"NANFIX_GRACE_SECONDS": "3"})
     report = json.loads(result.stdout)
     assert result.returncode == 3
     assert report["error"]["type"] == "timeout"
+    assert report["argv"] == ["--patience", "9"]  # the report of a stopped worker too
 
 
 def test_a_segfault_is_reported_and_nanfix_exits_cleanly():

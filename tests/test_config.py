@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from nanfix import configfile, exitcodes
+from nanfix import exitcodes
 from nanfix.config import Settings
+from nanfix.config import sources as configfile
 
 PYPROJECT = """\
 [project]
@@ -178,7 +179,7 @@ def test_config_command_shows_values_and_sources(project, nanfix_cli):
     assert shown["settings"]["thresholds"]["explode_factor"] == 20.0
     assert shown["sources"]["seeds"] == f"{project['pyproject']} [tool.nanfix]"
     assert shown["sources"]["steps"] == str(project["config"])
-    assert shown["sources"]["jobs"] == "default"
+    assert shown["sources"]["eval_samples"] == "default"
 
 
 def test_config_command_without_pyproject_settings(bare_script, nanfix_cli):

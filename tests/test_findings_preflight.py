@@ -12,18 +12,20 @@ import numpy as np
 import pytest
 from keras import layers
 
+import nanfix.capture.task as task_module
 import nanfix.findings as findings
-import nanfix.task as task_module
-from nanfix.capture import Capture
+from nanfix import fixes
+from nanfix.capture.hooks import Capture
+from nanfix.capture.origins import remember
+from nanfix.capture.training_data import TrainingData
 from nanfix.config import Settings
-from nanfix.findings.base import RULES, Context
-from nanfix.findings.data import measure_array
-from nanfix.origins import remember
-from nanfix.results import Severity
-from nanfix.trainingdata import TrainingData
+from nanfix.findings.arrays import measure_array
+from nanfix.findings.catalog import RULES, Context
+from nanfix.records import Severity
 
 RNG = np.random.default_rng(0)
 FAMILIES = {
+    "batchnorm",
     "lr",
     "epsilon",
     "input_scaling",
@@ -71,7 +73,7 @@ def diagnose(model, x, y, loss, optimizer="adam", capture=None, **compile_args):
         settings=Settings(),
         capture=capture,
     )
-    found = findings.run("preflight", context)
+    found = fixes.link(findings.run("preflight", context))  # as the session does
     broken = [f.message for f in found if f.code == "X000"]
     assert not broken, broken
     return found
@@ -126,7 +128,7 @@ def test_every_preflight_code_is_registered_once_with_an_explanation():
     for code in PREFLIGHT_CODES:
         entry = RULES[code]
         assert 3 <= len(entry.explanation.splitlines()) <= 8, code
-        assert set(entry.fixes) <= FAMILIES, code
+        assert set(fixes.families_for(code)) <= FAMILIES, code
         assert findings.get(code.lower()) is entry
 
 
@@ -196,7 +198,7 @@ def test_healthy_cnn_on_scaled_images_is_quiet():
 
 
 def test_measure_array_matches_numpy_across_chunks(monkeypatch):
-    import nanfix.findings.data as data
+    import nanfix.findings.arrays as data
 
     monkeypatch.setattr(data, "CHUNK_ELEMENTS", 37)  # many uneven chunks
     x = RNG.normal(5.0, 3.0, size=(101, 7))

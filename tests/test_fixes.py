@@ -17,25 +17,28 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from nanfix import capture  # noqa: E402
+from nanfix.capture import hooks as capture  # noqa: E402
 
 capture.install_hooks(__file__)  # variables remember their initializers (per-seed redraws)
 capture.stop_capturing()  # ...and GradientTape works for our own training
 
 from builders import blobs, diagnose, make_setup, pixels  # noqa: E402
 
-from nanfix import fixes, sweep  # noqa: E402
+from nanfix import fixes  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
-from nanfix.fixes.base import FAMILIES  # noqa: E402
-from nanfix.probe import Deadline  # noqa: E402
-from nanfix.results import Finding, Severity  # noqa: E402
-from nanfix.trainsetup import build_model, layer_configs, model_config  # noqa: E402
+from nanfix.fixes.catalog import FAMILIES  # noqa: E402
+from nanfix.probe.build import build_model  # noqa: E402
+from nanfix.probe.run import Deadline  # noqa: E402
+from nanfix.probe.setup import layer_configs, model_config  # noqa: E402
+from nanfix.records import Finding, Severity  # noqa: E402
+from nanfix.sweep import budget  # noqa: E402
+from nanfix.sweep import search as sweep  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def no_time_target(monkeypatch):
-    """Measure every planned candidate, however busy the machine: no soft time target."""
-    monkeypatch.setattr(sweep, "SWEEP_SECONDS", None)
+    """Measure every planned candidate: no budget but the plan's own max_fixes."""
+    monkeypatch.setattr(budget, "REFERENCE_SECONDS", None)
 
 
 # -- small data and setups --------------------------------------------------------------------
@@ -91,11 +94,16 @@ def activations(model):
 # -- the catalog ----------------------------------------------------------------------------------
 
 
-def test_every_family_is_registered():
-    from nanfix.plan import FAMILY_NAMES
+def test_every_family_is_registered(tmp_path):
+    from nanfix.config.plan import PlanError, load_plan
 
-    # The plan checks family names without importing the catalog: the two lists must agree.
-    assert set(FAMILIES) == set(FAMILY_NAMES)
+    # The plan checks family names against the catalog itself: every family is a valid name...
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"families: [{', '.join(FAMILIES)}]\n")
+    assert set(load_plan(str(plan))["families"]) == set(FAMILIES)
+    plan.write_text("families: [lr, no_such_family]\n")  # ...and nothing else is
+    with pytest.raises(PlanError, match="no_such_family"):
+        load_plan(str(plan))
     assert set(FAMILIES) >= {"lr", "epsilon", "input_scaling", "target_scaling", "pairing",
                              "clipping", "init", "activation", "data", "stable_loss", "optimizer"}
     for family in FAMILIES.values():

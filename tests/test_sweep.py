@@ -20,24 +20,27 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from nanfix import capture  # noqa: E402
+from nanfix.capture import hooks as capture  # noqa: E402
 
 capture.install_hooks(__file__)
 capture.stop_capturing()
 
 from builders import blobs, diagnose, make_setup, pixels  # noqa: E402
 
-from nanfix import patch, rank, sweep  # noqa: E402
-from nanfix import plan as fixplan  # noqa: E402
-from nanfix import task as task_module  # noqa: E402
-from nanfix.capture import Capture  # noqa: E402
+from nanfix.capture import task as task_module  # noqa: E402
+from nanfix.capture.hooks import Capture  # noqa: E402
+from nanfix.capture.origins import remember  # noqa: E402
+from nanfix.capture.training_data import TrainingData  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
-from nanfix.fixes.base import FAMILIES  # noqa: E402
-from nanfix.origins import remember  # noqa: E402
-from nanfix.probe import Deadline  # noqa: E402
-from nanfix.results import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity  # noqa: E402
-from nanfix.trainingdata import TrainingData  # noqa: E402
-from nanfix.trainsetup import from_capture  # noqa: E402
+from nanfix.config import plan as fixplan  # noqa: E402
+from nanfix.fixes.catalog import FAMILIES  # noqa: E402
+from nanfix.fixes.source import apply as source_apply  # noqa: E402
+from nanfix.fixes.source import diff as source_diff  # noqa: E402
+from nanfix.probe.run import Deadline  # noqa: E402
+from nanfix.probe.setup import from_capture  # noqa: E402
+from nanfix.records import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity  # noqa: E402
+from nanfix.sweep import axis, budget, combine, rank  # noqa: E402
+from nanfix.sweep import search as sweep  # noqa: E402
 
 
 def sgd_fifty():
@@ -59,8 +62,8 @@ def data_finding(code="D102"):
 
 @pytest.fixture(autouse=True)
 def no_time_target(monkeypatch):
-    """Measure every planned candidate, however busy the machine: no soft time target."""
-    monkeypatch.setattr(sweep, "SWEEP_SECONDS", None)
+    """Measure every planned candidate: no budget but the plan's own max_fixes."""
+    monkeypatch.setattr(budget, "REFERENCE_SECONDS", None)
 
 
 # -- the plan file -------------------------------------------------------------------------------
@@ -232,20 +235,63 @@ def test_the_deadline_stops_the_sweep_and_keeps_what_was_measured():
     assert all(fix.probe.runs for fix in results)
 
 
-def test_a_slow_seed_cuts_the_plan_to_what_the_time_target_allows(monkeypatch):
-    monkeypatch.setattr(sweep, "SWEEP_SECONDS", 0.5)
+def test_a_small_step_budget_cuts_the_plan_and_the_report_says_so():
     setup = sgd_fifty()
-    settings = Settings(seeds=3, steps=150, families=["lr", "clipping"])
+    settings = Settings(seeds=3, steps=150, families=["lr", "clipping"], sweep_steps=600)
     baseline, found = diagnose(setup, settings)
-    events = []
-    results = sweep.find_fixes(setup, baseline, found, settings, Deadline(120), events.append)
-    assert len(results) == sweep.MIN_CANDIDATES
-    assert any(e["event"] == "phase" and e["phase"].startswith("time target: 6 of 9 planned fixes tried")
+    events, spent = [], {}
+    results = sweep.find_fixes(setup, baseline, found, settings, Deadline(120), events.append,
+                               sweep_report=spent)
+    assert len(results) == budget.MIN_CANDIDATES
+    assert any(e["event"] == "phase" and e["phase"].startswith("budget: 6 of 9 planned fixes tried")
                for e in events)
     verified = [fix for fix in results if len(fix.probe.runs) == 3]
     assert len(verified) == 1 and verified[0].rank == 1 and verified[0].outcome == "cures"
-    assert all("the time went to better candidates" in fix.note
+    assert all("the budget went to better candidates" in fix.note
                for fix in results if fix.outcome == "improves")
+    assert spent["steps"] == 600 and spent["tried"] == 6 and len(spent["not_tried"]) == 3
+    per_candidate = budget.Budget.for_sweep(setup, settings).step_seconds
+    overhead = int(budget.CANDIDATE_OVERHEAD_S / per_candidate) * 6  # building and tracing six
+    assert spent["complete"] and spent["spent"] == overhead + sum(run.steps_run for fix in results
+                                                                  for run in fix.probe.runs)
+
+
+def test_the_budget_follows_the_model_not_the_clock(monkeypatch):
+    monkeypatch.setattr(budget, "REFERENCE_SECONDS", 20.0)  # nanfix's own default
+    small = sgd_fifty()
+    x, ids = blobs()
+    wide = keras.Sequential([keras.Input((20,)), keras.layers.Dense(2048, activation="relu"),
+                             keras.layers.Dense(2048, activation="relu"),
+                             keras.layers.Dense(4, activation="softmax")])
+    heavy = make_setup(wide, keras.optimizers.SGD(50.0), "categorical_crossentropy", x, np.eye(4)[ids])
+    settings = Settings(seeds=3, steps=150)
+    light, costly = budget.Budget.for_sweep(small, settings), budget.Budget.for_sweep(heavy, settings)
+    assert budget.step_flops(wide, 32) == pytest.approx(6 * 32 * (20 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 4 + 4))
+    assert light.total > 10 * costly.total > 0  # a heavier model gets fewer probed steps
+    assert budget.Budget.for_sweep(small, settings).total == light.total  # the same, every time
+    assert budget.Budget.for_sweep(small, Settings(sweep_steps=900)).total == 900
+
+
+def test_a_busy_machine_gets_the_same_ranked_fixes():
+    """Two CPU-bound processes compete for the cores during the second sweep: the answer must
+    depend on the seeds and the settings only."""
+    setup = sgd_fifty()
+    settings = Settings(seeds=2, steps=100, families=["lr", "clipping"], sweep_steps=1200)
+    baseline, found = diagnose(setup, settings)
+
+    def answer():
+        results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None)
+        return [(fix.id, fix.outcome, fix.seeds_ok, len(fix.probe.runs)) for fix in results]
+
+    idle = answer()
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy = answer()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert busy == idle and idle[0][1] == "cures"
 
 
 # -- one axis -------------------------------------------------------------------------------------------
@@ -253,7 +299,7 @@ def test_a_slow_seed_cuts_the_plan_to_what_the_time_target_allows(monkeypatch):
 
 def test_default_lr_grid_is_log_spaced_around_the_scripts_rate():
     setup = sgd_fifty()
-    grid = sweep.default_grid("lr", setup)
+    grid = axis.default_grid("lr", setup)
     assert grid[0] == pytest.approx(0.005) and grid[-1] == pytest.approx(500.0)
     assert 50.0 in grid and len(grid) == 11
     ratios = [b / a for a, b in zip(grid, grid[1:], strict=False)]
@@ -265,7 +311,7 @@ def test_sweep_axis_lr_finds_the_stable_range():
     settings = Settings(seeds=2, steps=120)
     optimizer = setup.model.optimizer
     events = []
-    table = sweep.sweep_axis(setup, "lr", [50.0, 5.0, 0.5, 0.05], settings, Deadline(120), events.append)
+    table = axis.sweep_axis(setup, "lr", [50.0, 5.0, 0.5, 0.05], settings, Deadline(120), events.append)
     # a trainer built before the sweep still finds the model compiled as it left it
     assert setup.model.optimizer is optimizer and setup.model.loss == "categorical_crossentropy"
     assert table["axis"] == "lr" and [row["value"] for row in table["values"]] == [50.0, 5.0, 0.5, 0.05]
@@ -283,12 +329,12 @@ def test_sweep_axis_scale_compares_the_input_scalings():
     model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(16, activation="relu"),
                               keras.layers.Dense(4, activation="softmax")])
     setup = make_setup(model, keras.optimizers.SGD(0.1), "categorical_crossentropy", x, np.eye(4)[ids])
-    table = sweep.sweep_axis(setup, "scale", None, Settings(seeds=1, steps=100), Deadline(120), None)
+    table = axis.sweep_axis(setup, "scale", None, Settings(seeds=1, steps=100), Deadline(120), None)
     outcome = {row["value"]: row["outcome"] for row in table["values"]}
     assert outcome["none"] != "healthy" and outcome["divide-255"] == "healthy"
     assert table["stable_range"].startswith("healthy with: ")
     with pytest.raises(ValueError, match="unknown sweep axis"):
-        sweep.sweep_axis(setup, "momentum", None, Settings(seeds=1, steps=10), Deadline(1), None)
+        axis.sweep_axis(setup, "momentum", None, Settings(seeds=1, steps=10), Deadline(1), None)
 
 
 # -- the diff ---------------------------------------------------------------------------------------------
@@ -361,7 +407,7 @@ def test_the_winning_diff_applies_and_the_patched_script_trains_without_nan(tmp_
     assert best.diff.startswith("--- train.py\n+++ train.py (nanfix: inputs-divide-255)\n")
     assert "+x_train = x_train / 255.0\n" in best.diff
     assert "x_train = x_train / 255.0" in best.snippet
-    patched = patch.apply_patch(str(script), best)
+    patched = source_apply.apply_patch(str(script), best)
     assert patched == str(tmp_path / "train.nanfix.py")
     assert script.read_text() == SCRIPT  # never over the user's script
     new_source = open(patched).read()
@@ -379,17 +425,17 @@ def test_diffs_edit_the_optimizer_the_loss_and_layers_in_the_users_own_style(tmp
     setup, captured = load_script(script)
     fixes = {fix.id: fix for family in ("pairing", "lr", "optimizer", "clipping")
              for fix in FAMILIES[family].fixes(setup, [])}
-    combined = sweep.combine(fixes["output-logits"], fixes["lr-0.01"])
-    diff, snippet = patch.render(list(combined.edits), combined.id, setup, captured)
+    combined = combine.combine(fixes["output-logits"], fixes["lr-0.01"])
+    diff, snippet = source_diff.render(list(combined.edits), combined.id, setup, captured)
     assert "+    keras.layers.Dense(10, activation='linear'),\n" in diff  # the user's quotes
     assert ("+model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), "
             "loss=keras.losses.CategoricalCrossentropy(from_logits=True))\n") in diff
-    new_source = patch.apply_diff(SCRIPT, diff)
+    new_source = source_apply.apply_diff(SCRIPT, diff)
     ast.parse(new_source)
     assert new_source.count("\n") == SCRIPT.count("\n")  # nothing else moved
-    swap, _ = patch.render(list(fixes["optimizer-adam"].edits), "optimizer-adam", setup, captured)
+    swap, _ = source_diff.render(list(fixes["optimizer-adam"].edits), "optimizer-adam", setup, captured)
     assert "optimizer=keras.optimizers.Adam(learning_rate=0.001)" in swap
-    clip, _ = patch.render(list(fixes["clipnorm-1"].edits), "clipnorm-1", setup, captured)
+    clip, _ = source_diff.render(list(fixes["clipnorm-1"].edits), "clipnorm-1", setup, captured)
     assert "SGD(learning_rate=0.1, clipnorm=1.0)" in clip
     assert "model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(from_logits=True)" in snippet
 
@@ -419,7 +465,7 @@ model.fit(x, y)
                                 "optimizer": line_of(source, "model.compile"),
                                 "fit": line_of(source, "model.fit")})
     relu = next(fix for fix in FAMILIES["activation"].fixes(setup, []) if fix.id == "activation-relu")
-    diff, snippet = patch.render(list(relu.edits), relu.id, setup, captured)
+    diff, snippet = source_diff.render(list(relu.edits), relu.id, setup, captured)
     assert diff is None
     assert 'Dense(..., activation="relu")' in snippet and 'activation="softmax"' in snippet
     # inputs that are not plain names are scaled where fit receives them
@@ -429,13 +475,13 @@ model.fit(x[:400], y[:400], validation_data=(x[400:], y[400:]), epochs=3)
 '''
     (tmp_path / "inline.py").write_text(scaling)
     divide = next(fix for fix in FAMILIES["input_scaling"].fixes(pixel_setup(), []) if fix.id == "inputs-divide-255")
-    diff, _ = patch.render(list(divide.edits), divide.id, setup,
+    diff, _ = source_diff.render(list(divide.edits), divide.id, setup,
                            Capture(script=str(tmp_path / "inline.py"), model=model, compile_args={},
                                    fit_args={}, origins={"fit": "inline.py:2"}))
     assert "+model.fit(x[:400] / 255.0, y[:400], validation_data=(x[400:] / 255.0, y[400:]), epochs=3)\n" in diff
     # the string optimizer becomes a constructor with the new rate
     lowered = FAMILIES["lr"].fixes(setup, [], [0.01])[0]
-    diff, _ = patch.render(list(lowered.edits), lowered.id, setup, captured)
+    diff, _ = source_diff.render(list(lowered.edits), lowered.id, setup, captured)
     assert 'optimizer=keras.optimizers.SGD(learning_rate=0.01)' in diff
 
 
@@ -452,10 +498,10 @@ def test_apply_patch_refuses_a_script_that_changed_since(tmp_path):
     script.write_text(SCRIPT)
     setup, captured = load_script(script)
     fix = FAMILIES["lr"].fixes(setup, [], [0.01])[0]
-    diff, _ = patch.render(list(fix.edits), fix.id, setup, captured)
+    diff, _ = source_diff.render(list(fix.edits), fix.id, setup, captured)
     script.write_text(SCRIPT.replace("learning_rate=0.1", "learning_rate=0.2"))
-    with pytest.raises(patch.PatchError):
-        patch.apply_patch(str(script), diff)
-    with pytest.raises(patch.PatchError):
-        patch.apply_patch(str(script), FixResult(id="x", family="x", title="x", changes=[],
+    with pytest.raises(source_apply.PatchError):
+        source_apply.apply_patch(str(script), diff)
+    with pytest.raises(source_apply.PatchError):
+        source_apply.apply_patch(str(script), FixResult(id="x", family="x", title="x", changes=[],
                                                  outcome="fails", seeds_ok=0, seeds=1))

@@ -1,32 +1,46 @@
-"""The catalog of diagnoses. Importing this package registers every rule.
+"""Findings: the catalog of diagnoses. Importing this package registers every rule.
 
-Codes are stable, grouped by family:
-  D1xx data, L2xx labels and targets, P3xx output/loss pairing, M4xx model,
-  O5xx optimizer, K6xx legacy API, N7xx numerics during training, S8xx stalls,
-  U9xx unit health (dead / saturated units).
+Codes are stable, grouped by family, one module each:
+  D1xx data values (arrays.py), L2xx labels and targets (labels.py), P3xx output/loss
+  pairing (pairing.py), M4xx model (model.py), O5xx optimizer and K6xx legacy API
+  (optimizer.py) are pre-flight: causes read before training. N7xx numerics (numerics.py),
+  S8xx stalls (stalls.py) and U9xx unit health (units.py) are probe findings: symptoms
+  measured on the baseline.
 """
 
 from __future__ import annotations
 
 import traceback
 
-from nanfix.findings import data, dynamics, labels, model, optimizer, pairing  # noqa: F401
-from nanfix.findings.base import RULES, Context, Rule, finding, rule
-from nanfix.results import Finding, Severity
+from nanfix.findings import (  # noqa: F401 - importing registers the rules
+    arrays,
+    labels,
+    model,
+    numerics,
+    optimizer,
+    pairing,
+    stalls,
+    units,
+)
+from nanfix.findings.catalog import RULES, Context, Rule, finding, rule
+from nanfix.records import Finding, Severity, Stage
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+BROKEN_CHECK = "X000"  # the code of "a check could not run"
 
 
-def run(stage: str, context: Context) -> list[Finding]:
+def run(stage: Stage | str, context: Context) -> list[Finding]:
     """Run every rule of a stage; a detector that breaks is reported, never fatal."""
+    stage = Stage(stage)
     found: list[Finding] = []
     for code, entry in sorted(RULES.items()):
-        if entry.stage != stage:
+        if entry.stage is not stage:
             continue
         try:
             result = entry.detect(context)
         except Exception as error:  # noqa: BLE001 - one broken detector must not sink the report
-            found.append(Finding(code="X000", title="A check could not run", severity=Severity.INFO,
+            found.append(Finding(code=BROKEN_CHECK, title="A check could not run",
+                                 severity=Severity.INFO, stage=stage,
                                  message=f"{code} ({entry.name}) failed: {type(error).__name__}: {error}",
                                  evidence={"traceback": traceback.format_exc(limit=3)}))
             continue
@@ -44,4 +58,4 @@ def get(code: str) -> Rule | None:
     return RULES.get(code.upper())
 
 
-__all__ = ["RULES", "Context", "Rule", "finding", "rule", "run", "ordered", "get"]
+__all__ = ["BROKEN_CHECK", "RULES", "Context", "Rule", "finding", "rule", "run", "ordered", "get"]

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanfix.findings.base import Context, finding, rule
-from nanfix.findings.data import SHOWN, target_statistics
-from nanfix.findings.model import origin_of, output_rank, output_units, single_output
-from nanfix.results import Severity
-from nanfix.task import (
+from nanfix.capture.task import (
     BINARY_LOSSES,
     CATEGORICAL_LOSSES,
     REGRESSION_LOSSES,
     SPARSE_LOSSES,
     output_layer,
 )
-
-# L204: a share of unreachable targets at least this large is an error, below it a warning.
-UNREACHABLE_ERROR_SHARE = 0.10
+from nanfix.findings.arrays import SHOWN, target_statistics
+from nanfix.findings.catalog import Context, finding, rule
+from nanfix.findings.model import origin_of, output_rank, output_units, single_output
+from nanfix.records import Severity, Stage
 
 # What each output activation can produce (None: unbounded on that side).
 ACTIVATION_RANGES = {
@@ -91,8 +88,7 @@ def _rows_where(mask: np.ndarray) -> list[int]:
     "label-format-mismatch",
     "Labels are not in the format the loss expects",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("pairing",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 Keras has two cross-entropies for one-of-K classification and they want different labels:
 categorical_crossentropy wants one-hot rows (shape (n, K)), sparse_categorical_crossentropy
@@ -144,8 +140,7 @@ def label_format_mismatch(context: Context):
     "labels-out-of-range",
     "Class labels do not fit the output layer",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("data",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The labels name classes the model cannot output. With sparse_categorical_crossentropy every
 class id must lie in [0, K) for an output of K units: an id of K or more (labels counted from
@@ -208,8 +203,7 @@ def _scaled_note(values: np.ndarray) -> str:
     "labels-not-class-ids",
     "Labels are not class ids or one-hot rows",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("data",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The loss expects class labels but the targets are not labels: fractional values where
 integer class ids are expected, or one-hot rows that are negative or do not sum to 1. The
@@ -304,8 +298,7 @@ def _elementwise_targets(context: Context) -> bool:
     "targets-outside-output-range",
     "Targets the model cannot produce",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("target_scaling", "pairing"),
+    stage=Stage.PREFLIGHT,
     explanation="""
 Some targets lie outside what the model can output: outside 0..1 for a sigmoid or softmax
 output (and for binary cross-entropy, whose targets are probabilities), below 0 for
@@ -333,7 +326,7 @@ def targets_outside_output_range(context: Context):
         return None
     share = count / max(1, int(np.isfinite(y).sum()))
     binary = loss_family(context.task) == "binary"
-    severity = Severity.ERROR if binary or share >= UNREACHABLE_ERROR_SHARE else Severity.WARNING
+    severity = Severity.ERROR if binary or share >= context.thresholds.unreachable_error_share else Severity.WARNING
     bounds = f"{'-inf' if low is None else f'{low:g}'}..{'inf' if high is None else f'{high:g}'}"
     note = ""
     if stats.integer_valued and stats.minimum >= 0 and stats.maximum > 1:

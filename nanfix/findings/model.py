@@ -12,14 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from nanfix.findings.base import Context, finding, rule
-from nanfix.results import Severity
-from nanfix.task import layer_activation, output_layer
+from nanfix.capture.task import layer_activation, output_layer
+from nanfix.findings.catalog import Context, finding, rule
+from nanfix.records import Severity, Stage
 
-# A kernel initialiser whose scale is this many times the Glorot/He scale is "large".
-INIT_SCALE_FACTOR = 5.0
-# A bias initialiser of at least this scale is "large" (biases usually start at 0).
-BIAS_SCALE_LIMIT = 1.0
 # How many layer names an evidence list shows.
 SHOWN_LAYERS = 5
 
@@ -189,8 +185,7 @@ def _named(layer: Any) -> str:
     "stacked-linear-layers",
     "Layers stacked with no activation between them",
     Severity.WARNING,
-    stage="preflight",
-    fixes=("activation",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 Two or more Dense (or convolution) layers follow each other with no activation between them.
 A layer without an activation is an affine map, and affine maps compose into one affine map:
@@ -322,8 +317,7 @@ def _describe_initializer(config: dict | None) -> str:
     "large-initializer",
     "Initial weights far larger than Glorot/He",
     Severity.WARNING,
-    stage="preflight",
-    fixes=("init",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 A layer starts with weights (or biases) far larger than the Glorot/He scale, about
 sqrt(2 / fan_in) for its number of inputs. With N(0, 1) weights on a 784-input layer each
@@ -346,7 +340,7 @@ def large_initializer(context: Context):
         if scale is None:
             scale = _measured_scale(kernel)
         ratio = scale / max(glorot, he) if scale is not None else 0.0
-        if ratio > INIT_SCALE_FACTOR:
+        if ratio > context.thresholds.init_scale_factor:
             problems.append(
                 f"kernel {_describe_initializer(kernel_config)} draws weights of scale "
                 f"{scale:.3g}, {ratio:.0f}x the Glorot/He scale ({glorot:.3g}/{he:.3g} for "
@@ -365,7 +359,7 @@ def large_initializer(context: Context):
             bias_scale = initial_scale(bias_config, fan_in, fan_out)
             if bias_scale is None:
                 bias_scale = _measured_scale(bias)
-            if bias_scale is not None and bias_scale >= BIAS_SCALE_LIMIT:
+            if bias_scale is not None and bias_scale >= context.thresholds.bias_scale_limit:
                 problems.append(
                     f"bias {_describe_initializer(bias_config)} draws biases of scale "
                     f"{bias_scale:.3g} (biases usually start at 0)"
@@ -403,8 +397,7 @@ def _policy_name(thing: Any) -> str | None:
     "float16-without-loss-scaling",
     "float16 training without loss scaling",
     Severity.WARNING,
-    stage="preflight",
-    fixes=("optimizer",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The model computes in float16 but the optimizer is not a LossScaleOptimizer. float16 holds
 numbers only from about 6e-8 to 65504: small gradients underflow to 0 (nothing is learned)

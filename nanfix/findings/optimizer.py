@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nanfix.findings.base import Context, finding, rule
-from nanfix.results import Severity
+from nanfix.findings.catalog import Context, finding, rule
+from nanfix.records import Severity, Stage
 
 # The learning rates each optimizer is normally used with (lowest, highest).
 USUAL_LEARNING_RATES = {
@@ -54,8 +54,7 @@ def learning_rate_of(optimizer: Any) -> tuple[float | None, str | None]:
     "learning-rate-out-of-range",
     "Learning rate far outside the usual range",
     Severity.WARNING,
-    stage="preflight",
-    fixes=("lr",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The learning rate is far from the range this optimizer is normally used with. Too large, and
 every step overshoots: the loss oscillates, explodes, and ends in NaN (SGD at 3.0 on unscaled
@@ -118,7 +117,7 @@ LEGACY_ADVICE = {
     "legacy-keras-api",
     "Legacy Keras API translated to run the script",
     Severity.INFO,
-    stage="preflight",
+    stage=Stage.PREFLIGHT,
     explanation="""
 The script uses a Keras 2 / TensorFlow 1 spelling that Keras 3 no longer accepts. nanfix
 translated it while running the script, because it has one exact modern meaning (lr= is

@@ -12,11 +12,11 @@ import os
 import re
 from typing import Any
 
-from nanfix.findings.base import Context, finding, rule
+from nanfix.capture.task import output_layer
+from nanfix.findings.catalog import Context, finding, rule
 from nanfix.findings.labels import ACTIVATION_RANGES, loss_family
 from nanfix.findings.model import origin_of, output_units, single_output
-from nanfix.results import Severity
-from nanfix.task import output_layer
+from nanfix.records import Severity, Stage
 
 PROBABILITY_ACTIVATIONS = {"softmax", "sigmoid"}
 
@@ -35,8 +35,7 @@ def _output_where(context: Context) -> str | None:
     "output-loss-mismatch",
     "Output activation does not match the loss",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("pairing",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The loss expects probabilities from a particular output: categorical cross-entropy expects a
 softmax (each row sums to 1), binary cross-entropy a sigmoid (each value in 0..1). With
@@ -104,8 +103,7 @@ def output_loss_mismatch(context: Context):
     "softmax-single-unit",
     "Softmax over a single unit",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("pairing",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 A softmax normalises its inputs so that they sum to 1; over a single unit that is always
 exactly 1.0, whatever the input. The model's prediction never changes, its gradient is zero,
@@ -142,8 +140,7 @@ def softmax_single_unit(context: Context):
     "softmax-with-from-logits",
     "Probabilities passed to a loss that expects logits",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("pairing",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The loss was configured with from_logits=True, so it applies its own softmax (or sigmoid) to
 the model's outputs, but the output layer already applies one. The loss then sees a softmax of
@@ -278,8 +275,7 @@ def unsafe_logs(source: str, output_can_be_negative: bool) -> list[dict[str, Any
     "unsafe-log-in-loss",
     "Hand-written loss takes log() of the prediction",
     Severity.ERROR,
-    stage="preflight",
-    fixes=("stable_loss", "pairing"),
+    stage=Stage.PREFLIGHT,
     explanation="""
 A hand-written loss computes log() of the model's output. A softmax or sigmoid output
 underflows to exactly 0 in float32 for a confident wrong prediction (a linear one can go
@@ -347,8 +343,7 @@ def unsafe_log_in_loss(context: Context):
     "mse-on-classifier",
     "Squared/absolute error used to train a classifier",
     Severity.INFO,
-    stage="preflight",
-    fixes=("pairing",),
+    stage=Stage.PREFLIGHT,
     explanation="""
 The targets are class labels (one-hot rows or 0/1) but the loss is a regression loss (mean
 squared or absolute error). It works, but slowly: with a softmax or sigmoid output the MSE

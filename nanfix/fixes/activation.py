@@ -13,23 +13,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nanfix.fixes.base import (
-    Fix,
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import (
     activation_of,
     describe_layer,
     edit_layers,
-    family,
     followed_by_activation,
     is_weighted,
     layers_of,
     output_layer,
     retask,
 )
-from nanfix.patch import LayerEdit
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.fixes.source.edits import LayerEdit
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-ANSWERS = ("M401", "N701", "N703", "S801", "S802", "U901", "U902")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("M401", "N701", "N703", "S801", "S802", "S803", "U901", "U902")
 UNBOUNDED = ("exponential",)
 SATURATING = ("sigmoid", "tanh", "hard_sigmoid", "softsign")
 DEEP_STACK = 3  # this many saturating hidden layers count as a deep sigmoid stack
@@ -98,11 +98,11 @@ def _fix(setup: TrainSetup, layers: list[dict], targets: list[dict], hidden: str
             current = retask(current, output_activation=output_activation)
         return current
 
-    return Fix(id=fix_id, family="activation", answers=ANSWERS, title=title, transform=transform,
+    return Fix(id=fix_id, family="activation", title=title, transform=transform,
                changes=tuple(changes), edits=tuple(edits), magnitude=1.0 * len(edits))
 
 
-@family("activation", "Add or replace activations", answers=ANSWERS, model_edit=True)
+@family("activation", "Add or replace activations", answers=ANSWERS, priority=40, model_edit=True)
 def activation(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     layers = layers_of(setup)
     fixes = []

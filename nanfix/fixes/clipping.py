@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nanfix.fixes.base import Fix, family, optimizer_fix
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import optimizer_fix
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
+# The findings this family answers: the one place the link is declared.
 ANSWERS = ("N701", "N702", "N703", "N704", "N705")
 CLIP_KEYS = ("clipnorm", "global_clipnorm", "clipvalue")
 DEFAULTS = (("clipnorm", 1.0), ("global_clipnorm", 1.0), ("clipvalue", 0.5))
@@ -23,7 +25,7 @@ TITLES = {
 }
 
 
-@family("clipping", "Clip gradients", answers=ANSWERS)
+@family("clipping", "Clip gradients", answers=ANSWERS, priority=90)
 def clipping(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     settings = setup.optimizer_settings
     if not all(key in settings for key in CLIP_KEYS):
@@ -36,7 +38,7 @@ def clipping(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] |
         # Keras allows only one of the three at a time
         change = {other: None for other in CLIP_KEYS if other != key and settings.get(other) is not None}
         change[key] = value
-        fixes.append(optimizer_fix(setup, id=f"{key}-{value:g}", family="clipping", answers=ANSWERS,
+        fixes.append(optimizer_fix(setup, id=f"{key}-{value:g}", family="clipping",
                                    title=TITLES[key].format(value=value), settings=change,
                                    magnitude=1.0))
     return fixes

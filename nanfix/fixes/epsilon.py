@@ -10,15 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from nanfix.fixes.base import Fix, family, number, optimizer_fix, tidy
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import number, optimizer_fix, tidy
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-ANSWERS = ("N706", "N701", "N703", "N702")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("N701", "N702", "N703", "N706")
 GRID = (1e-3, 1e-2, 1e-4, 0.1)
 
 
-@family("epsilon", "Raise the optimizer's epsilon", answers=ANSWERS)
+@family("epsilon", "Raise the optimizer's epsilon", answers=ANSWERS, priority=100)
 def epsilon(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     current = number(setup.optimizer_settings.get("epsilon"))
     if current is None:
@@ -29,7 +31,7 @@ def epsilon(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | 
         if value <= current * 1.01:
             continue
         fixes.append(optimizer_fix(
-            setup, id=f"epsilon-{value:g}", family="epsilon", answers=ANSWERS,
+            setup, id=f"epsilon-{value:g}", family="epsilon",
             title=f"Raise {setup.optimizer_name}'s epsilon to {value:g} (from {tidy(current):g})",
             settings={"epsilon": value},
             magnitude=0.5 + 0.25 * math.log10(value / max(current, 1e-12))))

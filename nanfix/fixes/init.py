@@ -13,20 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from nanfix.fixes.base import (
-    RELU_LIKE,
-    Fix,
-    activation_of,
-    describe_layer,
-    edit_layers,
-    family,
-    layers_of,
-)
-from nanfix.patch import LayerEdit
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import RELU_LIKE, activation_of, describe_layer, edit_layers, layers_of
+from nanfix.fixes.source.edits import LayerEdit
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-ANSWERS = ("M402", "N701", "N703", "N704", "U902", "S802")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("M402", "N701", "N703", "N704", "N705", "S801", "S802", "U901", "U902")
 RANDOM = ("RandomNormal", "TruncatedNormal", "RandomUniform")
 
 
@@ -65,7 +59,7 @@ def _fan_in(setup: TrainSetup, name: str) -> int | None:
     return int(np.prod(kernel.shape[:-1])) or None
 
 
-@family("init", "Use fan-in-scaled initializers", answers=ANSWERS, model_edit=True)
+@family("init", "Use fan-in-scaled initializers", answers=ANSWERS, priority=70, model_edit=True)
 def init(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     layer_changes: dict[str, dict[str, Any]] = {}
     changes, edits = [], []
@@ -92,7 +86,7 @@ def init(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | Non
             edits.append(LayerEdit(name, dict(settings)))
     if not layer_changes:
         return []
-    return [Fix(id="init-fan-in", family="init", answers=ANSWERS,
+    return [Fix(id="init-fan-in", family="init",
                 title="Initialise with glorot_uniform / he_normal and zero biases",
                 transform=lambda s: s.edit_model(edit_layers(layer_changes)),
                 changes=tuple(changes), edits=tuple(edits), magnitude=0.5 * len(edits))]

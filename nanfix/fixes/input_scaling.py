@@ -13,13 +13,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from nanfix.fixes.base import Fix, family
-from nanfix.patch import DataEdit
-from nanfix.results import Finding
-from nanfix.trainingdata import TrainingData
-from nanfix.trainsetup import TrainSetup
+from nanfix.capture.training_data import TrainingData
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.source.edits import DataEdit
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-ANSWERS = ("D104", "D103", "N701", "N703", "S801", "S802", "U901", "U902")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("D103", "D104", "N701", "N703", "N705", "S801", "S802", "S803", "U901", "U902")
 
 
 def plain_inputs(data: TrainingData) -> np.ndarray | None:
@@ -64,7 +65,7 @@ def _min_max(x: np.ndarray, train: np.ndarray) -> np.ndarray:
     return (x - low) / (high - low)
 
 
-@family("input_scaling", "Scale the inputs", answers=ANSWERS)
+@family("input_scaling", "Scale the inputs", answers=ANSWERS, priority=20)
 def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     x = plain_inputs(setup.data)
     if x is None:
@@ -79,7 +80,7 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
     fixes = []
     if pixels:
         fixes.append(Fix(
-            id="inputs-divide-255", family="input_scaling", answers=ANSWERS,
+            id="inputs-divide-255", family="input_scaling",
             title="Divide the inputs by 255 (pixel values to 0..1)",
             transform=transform_inputs(_divide_255),
             changes=(f"x → x / 255.0 ({span}; after: 0..{high / 255:.3g})",),
@@ -89,7 +90,7 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
             magnitude=1.0))
     if max(abs(low), abs(high)) > 5.0 or spread > 3.0 or 0 < spread < 0.05:
         fixes.append(Fix(
-            id="inputs-standardise", family="input_scaling", answers=ANSWERS,
+            id="inputs-standardise", family="input_scaling",
             title="Standardise the inputs (zero mean, unit variance per feature)",
             transform=transform_inputs(_standardise),
             changes=(f"x → (x - mean) / std per feature, from the training inputs ({span})",),
@@ -100,7 +101,7 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
             magnitude=1.5))
         if not pixels and high > low:
             fixes.append(Fix(
-                id="inputs-min-max", family="input_scaling", answers=ANSWERS,
+                id="inputs-min-max", family="input_scaling",
                 title="Min-max scale the inputs to 0..1",
                 transform=transform_inputs(_min_max),
                 changes=(f"x → (x - {low:.3g}) / ({high:.3g} - {low:.3g}) ({span})",),

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from nanfix.fixes.base import Fix, diverges, family, number, optimizer_fix, stalls, tidy
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import diverges, number, optimizer_fix, stalls, tidy
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-ANSWERS = ("O501", "N701", "N702", "N703", "N704", "N705", "S801", "S802", "S803", "U901")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("N701", "N702", "N703", "N704", "N705", "N706",
+           "O501", "S801", "S802", "S803", "U901", "U902")
 # The order is the order of trying: whole decades first, so a tight cap still spans them.
 LOWER = (0.1, 0.01, 0.001, 0.3, 0.03, 0.003)
 HIGHER = (10.0, 100.0, 3.0)
@@ -27,7 +30,7 @@ def current_rate(setup: TrainSetup) -> float | None:
     return number(setup.optimizer_settings.get("learning_rate"))
 
 
-@family("lr", "Change the learning rate", answers=ANSWERS)
+@family("lr", "Change the learning rate", answers=ANSWERS, priority=10)
 def learning_rate(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     rate = current_rate(setup)
     if not rate or rate <= 0:
@@ -47,7 +50,7 @@ def learning_rate(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
             continue
         factor = value / rate
         fixes.append(optimizer_fix(
-            setup, id=f"lr-{value:g}", family="lr", answers=ANSWERS,
+            setup, id=f"lr-{value:g}", family="lr",
             title=f"{'Lower' if factor < 1 else 'Raise'} the learning rate x{tidy(factor, 2):g} ({rate:g} → {value:g})",
             settings={"learning_rate": value}, magnitude=abs(math.log10(factor))))
     return fixes

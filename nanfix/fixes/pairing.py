@@ -12,23 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import keras
+from nanfix.capture.task import BINARY_LOSSES, CATEGORICAL_LOSSES, SPARSE_LOSSES
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import describe_layer, edit_layers, layers_of, output_layer, retask
+from nanfix.fixes.source.edits import LayerEdit, LossEdit
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-from nanfix.fixes.base import (
-    Fix,
-    describe_layer,
-    edit_layers,
-    family,
-    layers_of,
-    output_layer,
-    retask,
-)
-from nanfix.patch import LayerEdit, LossEdit
-from nanfix.results import Finding
-from nanfix.task import BINARY_LOSSES, CATEGORICAL_LOSSES, SPARSE_LOSSES
-from nanfix.trainsetup import TrainSetup
-
-ANSWERS = ("P301", "P302", "P303", "P305", "L201", "L204", "S801", "S802", "N701")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("L201", "L204", "N701", "P301", "P302", "P303", "P304", "P305", "S801", "S802", "S803")
 REGRESSION_KIND = "regression"
 
 
@@ -47,6 +39,8 @@ class LossSpec:
     def build(self):
         if not (self.from_logits or self.as_class):
             return self.name
+        import keras
+
         return getattr(keras.losses, self.class_name)(from_logits=self.from_logits)
 
     def code(self) -> str:
@@ -88,7 +82,7 @@ def output_config(setup: TrainSetup) -> dict | None:
     return layer
 
 
-def change_fix(setup: TrainSetup, *, id: str, title: str, answers: tuple[str, ...] = ANSWERS,
+def change_fix(setup: TrainSetup, *, id: str, title: str,
                family_name: str = "pairing", activation: str | None = None,
                loss: LossSpec | None = None, kind: str | None = None,
                magnitude: float = 1.0) -> Fix | None:
@@ -127,7 +121,7 @@ def change_fix(setup: TrainSetup, *, id: str, title: str, answers: tuple[str, ..
             current = current.with_changes(loss=loss.build())
         return retask(current, **task_changes)
 
-    return Fix(id=id, family=family_name, title=title, answers=answers, transform=transform,
+    return Fix(id=id, family=family_name, title=title, transform=transform,
                changes=tuple(changes), edits=tuple(edits), magnitude=magnitude * len(edits))
 
 
@@ -135,7 +129,7 @@ def _cross_entropy_loss(name: str) -> bool:
     return name in CATEGORICAL_LOSSES | SPARSE_LOSSES | BINARY_LOSSES
 
 
-@family("pairing", "Pair the output activation with the loss", answers=ANSWERS, model_edit=False)
+@family("pairing", "Pair the output activation with the loss", answers=ANSWERS, priority=30, model_edit=False)
 def pairing(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     task = setup.task
     if task.kind == REGRESSION_KIND or task.loss_name in ("custom", "none", "multiple"):

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nanfix.fixes.base import Fix, family
+from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.pairing import change_fix, classification_loss
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
-ANSWERS = ("P304", "N701", "S803")
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("N701", "N706", "P304", "S803")
 
 
-@family("stable_loss", "Use a built-in, numerically stable loss", answers=ANSWERS)
+@family("stable_loss", "Use a built-in, numerically stable loss", answers=ANSWERS, priority=50)
 def stable_loss(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     task = setup.task
     if task.loss_name != "custom" or not task.is_classification:
@@ -27,11 +28,11 @@ def stable_loss(setup: TrainSetup, findings: list[Finding], grid: Sequence[float
     loss = classification_loss(setup, from_logits=False, as_class=True)
     logits = classification_loss(setup, from_logits=True)
     fixes = [
-        change_fix(setup, id="loss-builtin", family_name="stable_loss", answers=ANSWERS,
+        change_fix(setup, id="loss-builtin", family_name="stable_loss",
                    title=f"Replace the hand-written loss with keras.losses.{loss.describe()}",
                    activation=probabilities if task.output_activation != probabilities else None,
                    loss=loss),
-        change_fix(setup, id="loss-builtin-logits", family_name="stable_loss", answers=ANSWERS,
+        change_fix(setup, id="loss-builtin-logits", family_name="stable_loss",
                    title=f"Linear output with keras.losses.{logits.describe()}",
                    activation="linear", loss=logits, magnitude=1.2),
     ]

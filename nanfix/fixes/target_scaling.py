@@ -12,11 +12,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from nanfix.fixes.base import Fix, family
-from nanfix.patch import DataEdit
-from nanfix.results import Finding
-from nanfix.trainsetup import TrainSetup
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.source.edits import DataEdit
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
 
+# The findings this family answers: the one place the link is declared.
 ANSWERS = ("D105", "L204", "N701", "N703", "N705")
 
 
@@ -30,7 +31,7 @@ def _standardise_targets(setup: TrainSetup) -> TrainSetup:
     return setup.with_changes(data=changed)
 
 
-@family("target_scaling", "Scale the regression targets", answers=ANSWERS)
+@family("target_scaling", "Scale the regression targets", answers=ANSWERS, priority=80)
 def target_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     if setup.task.kind != "regression" or isinstance(setup.data.y, (list, tuple, dict)):
         return []
@@ -44,7 +45,7 @@ def target_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[fl
     if scale <= 10.0:
         return []
     return [Fix(
-        id="targets-standardise", family="target_scaling", answers=ANSWERS,
+        id="targets-standardise", family="target_scaling",
         title="Standardise the regression targets",
         transform=_standardise_targets,
         changes=(f"y → (y - mean) / std (targets reach {scale:.3g}); predict with "

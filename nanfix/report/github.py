@@ -22,7 +22,7 @@ import os
 import re
 from typing import Any
 
-from nanfix.origins import line_number
+from nanfix.capture.origins import line_number
 
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 VERDICT_COMMAND = {"healthy": "notice", "diverges": "error", "stalls": "error", "error": "error"}

@@ -1,7 +1,8 @@
 """The report as JSON-ready data: the one shape every renderer and every machine reads.
 
 The schema is versioned (`schema: "nanfix.report/1"`), documented in README.md and published
-as nanfix/report/schema.json. Non-finite numbers are null: JSON has no NaN.
+as nanfix/report/schema.json. Non-finite numbers are null: JSON has no NaN. Nothing is
+judged here: the likely cause, the verdict and every outcome come from the pipeline.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nanfix import __version__
-from nanfix.results import SCHEMA_VERSION, FixResult, ProbeResult, Report, SeedRun, Severity, plain
+from nanfix.records import SCHEMA_VERSION, FixResult, ProbeResult, Report, SeedRun, plain
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -20,15 +21,17 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "argv": list(report.argv),
         "verdict": report.verdict.value,
         "summary": report.baseline.summary() if report.baseline else None,
-        "likely_cause": likely_cause(report),
+        "likely_cause": plain(report.likely_cause) if report.likely_cause else None,
         "capture": plain(report.capture),
         "baseline": probe_to_dict(report.baseline) if report.baseline else None,
         "findings": [plain(finding) for finding in report.findings],
         "fixes": [fix_to_dict(fix) for fix in report.fixes],
         "sweep": plain(report.sweep) if report.sweep else None,
+        "budget": plain(report.budget) if report.budget else None,
         "error": plain(report.error) if report.error else None,
         "elapsed_s": round(report.elapsed_s, 3),
         "settings": plain(report.settings),
+        "script_output": report.script_output,
     }
 
 
@@ -54,6 +57,7 @@ def run_to_dict(run: SeedRun, history: bool = True) -> dict[str, Any]:
         "seed": run.seed,
         "outcome": run.outcome.value,
         "reason": run.reason,
+        "stall": run.stall.value if run.stall else None,
         "steps_run": run.steps_run,
         "start_loss": run.start_loss,
         "final_loss": run.final_loss,
@@ -80,7 +84,7 @@ def fix_to_dict(fix: FixResult) -> dict[str, Any]:
         "family": fix.family,
         "title": fix.title,
         "changes": list(fix.changes),
-        "outcome": fix.outcome,
+        "outcome": fix.outcome.value,
         "seeds_ok": fix.seeds_ok,
         "seeds": fix.seeds,
         "final_loss": probe.median("final_loss") if probe else None,
@@ -93,28 +97,6 @@ def fix_to_dict(fix: FixResult) -> dict[str, Any]:
         "snippet": fix.snippet,
         "runs": [run_to_dict(run, history=True) for run in probe.runs] if probe else [],
     }
-
-
-def likely_cause(report: Report) -> dict[str, Any] | None:
-    """The finding the best measured cure answers; else the most severe pre-flight finding."""
-    by_code = {finding.code: finding for finding in report.findings}
-    for fix in report.fixes:
-        if fix.outcome == "cures":
-            for finding in report.findings:
-                if fix.family in finding.fix_families and finding.code[0] in "DLPMOK":
-                    return {"code": finding.code, "title": finding.title, "message": finding.message,
-                            "confirmed_by": fix.id}
-            break
-    for finding in report.findings:
-        if finding.severity is Severity.ERROR and finding.code[0] in "DLPMOK":
-            return {"code": finding.code, "title": finding.title, "message": finding.message,
-                    "confirmed_by": None}
-    for code in ("N701", "N703", "S801", "S802", "S803"):
-        if code in by_code:
-            finding = by_code[code]
-            return {"code": code, "title": finding.title, "message": finding.message,
-                    "confirmed_by": None}
-    return None
 
 
 __all__ = ["report_to_dict", "probe_to_dict", "fix_to_dict", "FixResult"]

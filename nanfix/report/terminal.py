@@ -15,7 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from nanfix.results import median
+from nanfix.records import median
 
 VERDICT_STYLE = {"healthy": "bold green", "diverges": "bold red", "stalls": "bold yellow",
                  "error": "bold magenta"}
@@ -82,6 +82,7 @@ def render_report(report: dict[str, Any], console: Console, terse: bool = False)
     if fixes:
         console.print(_fixes_table(fixes, baseline, terse))
         if not terse:
+            _render_budget(report.get("budget"), console)
             _render_top_fix(fixes, console)
     elif report.get("verdict") in ("diverges", "stalls") and not terse and not report.get("sweep"):
         console.print("No fixes were tried (--no-fixes, or the time limit ran out).")
@@ -187,6 +188,20 @@ def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, t
     return table
 
 
+def _render_budget(budget: dict[str, Any] | None, console: Console) -> None:
+    """One line: what the sweep could spend, spent, and what it left out."""
+    if not budget:
+        return
+    limit = "no limit" if budget.get("steps") is None else f"{budget['steps']:,} probed steps"
+    line = f"Sweep budget: {limit}, {budget.get('spent', 0):,} spent, {budget.get('tried', 0)} fixes tried"
+    left_out = budget.get("not_tried") or []
+    if left_out:
+        line += f"; not tried: {', '.join(left_out[:6])}" + (" ..." if len(left_out) > 6 else "")
+    if not budget.get("complete", True):
+        line += " (incomplete: the time limit cut the sweep)"
+    console.print(Text(line, style="dim"))
+
+
 def _render_top_fix(fixes: list[dict[str, Any]], console: Console) -> None:
     best = fixes[0]
     if best["outcome"] != "cures":
@@ -238,10 +253,11 @@ def reflow(text: str) -> str:
     return "\n".join(out)
 
 
-def render_rule(entry: Any, console: Console) -> None:
+def render_rule(entry: Any, fix_families: list[str], console: Console) -> None:
+    """One catalog entry, as `nanfix explain CODE` prints it."""
     body = [Text(f"{entry.code} {entry.name}: {entry.title}", style="bold"),
-            Text(f"severity: {entry.severity.value} · found by: {entry.stage} · fixes tried: "
-                 f"{', '.join(entry.fixes) or '-'}", style="dim"), Text(""), Text(reflow(entry.explanation))]
+            Text(f"severity: {entry.severity.value} · found by: {entry.stage.value} · fixes tried: "
+                 f"{', '.join(fix_families) or '-'}", style="dim"), Text(""), Text(reflow(entry.explanation))]
     console.print(Panel(Group(*body), title=entry.code, title_align="left"))
 
 
@@ -251,7 +267,7 @@ def render_rules(entries: list[Any], console: Console) -> None:
         table.add_column(column)
     for entry in sorted(entries, key=lambda e: e.code):
         table.add_row(entry.code, entry.name, Text(entry.severity.value, style=SEVERITY_STYLE[entry.severity.value]),
-                      entry.stage, entry.title)
+                      entry.stage.value, entry.title)
     console.print(table)
     console.print("`nanfix explain CODE` prints what a finding means and how to fix it.")
 

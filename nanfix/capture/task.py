@@ -1,0 +1,206 @@
+"""What the model is trained to do, read from its output layer, its loss and its targets.
+
+Pre-flight checks, the accuracy we track, the chance level that defines a stall, and which
+fixes make sense all depend on this: a 10-class classifier, a binary one, a multi-label one,
+or a regression.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nanfix.capture.training_data import first_array
+
+CATEGORICAL_LOSSES = {"categorical_crossentropy", "categoricalcrossentropy", "categorical_focal_crossentropy"}
+SPARSE_LOSSES = {"sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"}
+BINARY_LOSSES = {"binary_crossentropy", "binarycrossentropy", "binary_focal_crossentropy"}
+REGRESSION_LOSSES = {
+    "mean_squared_error", "mse", "meansquarederror", "mean_absolute_error", "mae",
+    "meanabsoluteerror", "huber", "huber_loss", "log_cosh", "logcosh", "mean_squared_logarithmic_error",
+    "msle", "mean_absolute_percentage_error", "mape",
+}
+
+
+@dataclass
+class Task:
+    kind: str  # "multiclass" | "binary" | "multilabel" | "regression"
+    classes: int  # output units (1 for binary / regression)
+    loss_name: str  # normalised name, or "custom"
+    from_logits: bool
+    output_activation: str  # "softmax" | "sigmoid" | "linear" | "relu" | ...
+    label_format: str  # "onehot" | "sparse" | "binary" | "continuous"
+    chance_accuracy: float | None  # the majority-class rate
+    chance_loss: float | None  # the loss of a uniform guess, where it is known
+    custom_loss_source: str | None = None
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind != "regression"
+
+    def at_chance_loss(self, loss: float | None, tolerance: float) -> bool:
+        """The loss is within `tolerance` (relative) of a uniform guess's: nothing learned."""
+        return bool(self.chance_loss) and loss is not None and \
+            abs(loss - self.chance_loss) <= tolerance * self.chance_loss
+
+    def chance_loss_text(self, loss: float) -> str:
+        return f"loss flat at chance level ({loss:.4f} ~ ln({self.classes}) = {self.chance_loss:.4f})"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "classes": self.classes,
+            "loss": self.loss_name,
+            "from_logits": self.from_logits,
+            "output_activation": self.output_activation,
+            "label_format": self.label_format,
+            "chance_accuracy": self.chance_accuracy,
+        }
+
+
+def loss_name(loss: Any) -> str:
+    if loss is None:
+        return "none"
+    if isinstance(loss, str):
+        return loss.lower()
+    if isinstance(loss, (list, tuple, dict)):
+        return "multiple"
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    name = str(name).lower()
+    # keras.losses.categorical_crossentropy (the function) and CategoricalCrossentropy() alike
+    compact = name.replace("_", "")
+    for known in CATEGORICAL_LOSSES | SPARSE_LOSSES | BINARY_LOSSES | REGRESSION_LOSSES:
+        if compact == known.replace("_", ""):
+            return known if "_" in known else name
+    module = getattr(loss, "__module__", "") or ""
+    if module.startswith("keras"):
+        return name
+    return "custom"
+
+
+def loss_from_logits(loss: Any) -> bool:
+    config = getattr(loss, "get_config", None)
+    if callable(config):
+        try:
+            return bool(config().get("from_logits", False))
+        except Exception:  # noqa: BLE001 - a custom loss' get_config can be anything
+            return False
+    return False
+
+
+def layer_activation(layer: Any) -> str:
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        name = type(layer).__name__.lower()
+        return {"softmax": "softmax", "relu": "relu", "leakyrelu": "leaky_relu"}.get(name, "none")
+    return getattr(activation, "__name__", str(activation)).lower()
+
+
+def output_layer(model: Any) -> Any:
+    """The last layer that shapes the output (an Activation layer after a Dense counts)."""
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    return layers[-1] if layers else None
+
+
+def output_activation(model: Any) -> str:
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    for layer in reversed(layers):
+        kind = type(layer).__name__
+        if kind in ("Dropout", "Reshape", "Flatten"):
+            continue
+        if kind == "Activation":
+            return layer_activation(layer)
+        if kind == "Softmax":
+            return "softmax"
+        return layer_activation(layer) if hasattr(layer, "activation") else "linear"
+    return "linear"
+
+
+def infer(model: Any, loss: Any, y: Any) -> Task:
+    name = loss_name(loss)
+    logits = loss_from_logits(loss)
+    activation = output_activation(model)
+    y = np.asarray(first_array(y))
+    units = int(y.shape[-1]) if y.ndim > 1 else 1
+    try:
+        units = int(model.outputs[0].shape[-1])
+    except Exception:  # noqa: BLE001 - subclassed models have no symbolic outputs
+        pass
+
+    label_format = _label_format(y, units)
+    if name in SPARSE_LOSSES or (label_format == "sparse" and units > 1):
+        kind = "multiclass"
+    elif name in CATEGORICAL_LOSSES:
+        kind = "multiclass"
+    elif name in BINARY_LOSSES:
+        kind = "binary" if units == 1 else ("multiclass" if label_format == "onehot" else "multilabel")
+    elif label_format == "onehot":
+        kind = "multiclass"  # e.g. MSE on one-hot targets: still a classifier
+    elif label_format == "binary":
+        kind = "binary" if units == 1 else "multilabel"
+    elif label_format == "sparse" and units > 1:
+        kind = "multiclass"
+    else:
+        kind = "regression"
+    if name == "custom" and label_format == "onehot":
+        kind = "multiclass"
+
+    chance_accuracy, chance_loss = _chance(kind, y, units, label_format)
+    return Task(
+        kind=kind,
+        classes=units,
+        loss_name=name,
+        from_logits=logits,
+        output_activation=activation,
+        label_format=label_format,
+        chance_accuracy=chance_accuracy,
+        chance_loss=chance_loss,
+        custom_loss_source=_source(loss) if name == "custom" else None,
+    )
+
+
+def _label_format(y: np.ndarray, units: int) -> str:
+    if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+        return "continuous"
+    finite = y[np.isfinite(y)] if np.issubdtype(y.dtype, np.floating) else y
+    if finite.size == 0:
+        return "continuous"
+    whole = np.all(np.equal(np.mod(finite, 1), 0))
+    binary = whole and set(np.unique(finite[:10000]).tolist()) <= {0, 1}
+    if y.ndim > 1 and y.shape[-1] > 1:
+        if binary:
+            sums = np.asarray(y).reshape(-1, y.shape[-1]).sum(axis=-1)
+            return "onehot" if np.allclose(sums[np.isfinite(sums)], 1.0) else "binary"
+        return "continuous"
+    if binary:
+        return "binary"
+    if whole and finite.min() >= 0 and units > 1:
+        return "sparse"
+    return "continuous"
+
+
+def _chance(kind: str, y: np.ndarray, units: int, label_format: str):
+    if kind == "regression":
+        return None, None
+    if kind == "multiclass":
+        if label_format == "onehot":
+            ids = np.argmax(y.reshape(-1, y.shape[-1]), axis=-1)
+        else:
+            ids = y.reshape(-1).astype("int64")
+        counts = np.bincount(ids[ids >= 0]) if ids.size else np.array([1])
+        return float(counts.max() / max(1, counts.sum())), math.log(max(units, 2))
+    flat = y.reshape(-1)
+    rate = float(np.mean(flat[np.isfinite(flat)] > 0.5)) if flat.size else 0.5
+    return max(rate, 1.0 - rate), math.log(2.0)
+
+
+def _source(loss: Any) -> str | None:
+    target = loss if inspect.isfunction(loss) else getattr(loss, "fn", None) or type(loss)
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):
+        return None

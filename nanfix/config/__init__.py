@@ -1,0 +1,94 @@
+"""Budgets and thresholds: how long to probe, and where measuring turns into judging.
+
+The trainer and the detectors measure; the numbers here decide what counts as an explosion,
+a stall, a large input or a cure, so CI can tune them without touching a detector, and no
+detector repeats one as a literal. Values come from, in increasing precedence: these
+defaults, `[tool.nanfix]` in the nearest pyproject.toml above the script, `--config FILE`,
+`--plan FILE` and command-line flags (`nanfix.config.sources`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class Thresholds:
+    # A seed diverged when its loss exceeds this multiple of its starting loss.
+    explode_factor: float = 100.0
+    # A seed learned when its evaluation loss fell by at least this fraction...
+    learn_loss_drop: float = 0.10
+    # ...and, for classifiers, its accuracy rose this fraction of the way from chance to 1.
+    learn_accuracy_gain: float = 0.10
+    # Loss within this relative distance of the uniform-guess loss is "at chance".
+    chance_tolerance: float = 0.03
+    # Weights whose norm grew by this factor during the probe are "growing".
+    weight_growth_factor: float = 50.0
+    # Fraction of dead ReLU units (zero for a whole batch) worth a warning.
+    dead_relu_fraction: float = 0.5
+    # Fraction of saturated sigmoid/tanh outputs worth a warning.
+    saturation_fraction: float = 0.5
+    # Adam: sqrt(v_hat) within this factor of epsilon counts as collapsed.
+    adam_v_epsilon_factor: float = 10.0
+    # Adam: fraction of parameters whose sqrt(v_hat) collapsed toward epsilon worth a warning.
+    adam_v_collapsed_fraction: float = 0.25
+    # The global gradient norm rising by this factor over its first value is an explosion.
+    gradient_explode_factor: float = 1000.0
+    # A classifier predicting one class for this share of the samples "predicts one class".
+    constant_prediction_share: float = 0.95
+    # A stall "learned, then collapsed" when its best loss fell below this fraction of its
+    # start and its final loss came back above `collapse_return` of its start.
+    collapse_best: float = 0.7
+    collapse_return: float = 0.95
+    # Pre-flight: inputs beyond this magnitude (or spread) are "unscaled".
+    input_scale_limit: float = 10.0
+    # Pre-flight: regression targets beyond this magnitude are "large".
+    target_scale_limit: float = 100.0
+    # Pre-flight: a kernel initializer this many times the Glorot/He scale is "large"...
+    init_scale_factor: float = 5.0
+    # ...and a bias initializer of at least this scale is "large" (biases usually start at 0).
+    bias_scale_limit: float = 1.0
+    # Pre-flight: targets the output cannot produce are an error from this share of the rows.
+    unreachable_error_share: float = 0.10
+    # Sweep: a candidate that did not learn on its first seed still earns more seeds when its
+    # loss fell below this fraction of its start and, for classifiers, its accuracy got this
+    # share of the way from chance to 1 (half the share that counts as learning).
+    promising_loss_ratio: float = 0.9
+    promising_accuracy_gain: float = 0.05
+    # Ranking: fixes within this accuracy of the best, or this factor of its relative loss,
+    # "trained about as well" (then the one answering the diagnosed cause goes first).
+    near_best_accuracy: float = 0.05
+    near_best_loss_ratio: float = 2.0
+
+
+@dataclass
+class Settings:
+    seeds: int = 3
+    steps: int = 300
+    time_limit: float = 300.0  # seconds for the whole run, TensorFlow start included
+    max_samples: int = 20000  # rows of training data taken from what the script passed to fit
+    eval_samples: int = 1024
+    batch_size: int | None = None  # override the script's batch size
+    memory_limit_mb: int = 8192  # resident memory of the worker before it is stopped
+    max_fixes: int = 24
+    # The fix sweep's budget in probed training steps (None: what nanfix.sweep.budget's
+    # reference seconds buy at the model's modelled step cost). Never a clock: the same
+    # settings give the same report on any machine.
+    sweep_steps: int | None = None
+    sweeps: bool = True
+    fail_on: str = "diverges"  # for `check`: diverges | stalls | any
+    families: list[str] | None = None  # fix families to try (None: all that apply)
+    grids: dict[str, list[float]] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "thresholds"}
+        data["thresholds"] = {f.name: getattr(self.thresholds, f.name) for f in fields(Thresholds)}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        data = dict(data)
+        thresholds = Thresholds(**data.pop("thresholds", {}))
+        return cls(**data, thresholds=thresholds)

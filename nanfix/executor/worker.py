@@ -1,0 +1,59 @@
+"""The child process that runs the user's code: capture, pre-flight, probes, sweeps.
+
+The parent (`nanfix.executor.local`) starts `python -m nanfix.executor.worker JOB.json EVENT_FD`. Everything that
+touches the user's script or TensorFlow happens here, so a segfault, a hang or a memory
+blow-up kills this process and not nanfix. We talk to the parent through a private pipe
+(the user's script owns stdout/stderr): one JSON object per line, `progress` events while we
+work and one `result` event with the finished report at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class Events:
+    def __init__(self, fd: int | None):
+        self.stream = os.fdopen(fd, "w", buffering=1) if fd is not None else None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.stream is None:
+            return
+        self.stream.write(json.dumps(event, default=str) + "\n")
+        self.stream.flush()
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(open(argv[0]).read())
+    emit = Events(int(argv[1]) if len(argv) > 1 else None)
+    try:
+        report = diagnose(job, emit)
+        emit({"event": "result", "report": report})
+        return 0
+    except BaseException as error:  # noqa: BLE001 - whatever happens, the parent gets a report
+        emit({"event": "failure", "type": type(error).__name__, "message": str(error),
+              "traceback": traceback.format_exc()})
+        return 70
+
+
+def diagnose(job: dict[str, Any], emit) -> dict[str, Any]:
+    """Start TensorFlow (its import cost shows in its own phase), then the session."""
+    started = time.perf_counter()
+    emit({"event": "phase", "phase": "starting TensorFlow"})
+    import keras  # noqa: F401
+    import tensorflow as tf  # noqa: F401
+
+    from nanfix import session
+
+    return session.diagnose(job, emit, started)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,202 @@
+"""The catalog's building blocks: a `Fix` (one concrete change), a `Family` of them, and the
+registry that links findings to the families that answer them.
+
+A family is one registered function that looks at the training setup and the findings and
+proposes its concrete fixes (the learning-rate family proposes one fix per grid value). The
+family declares, once, which finding codes it answers: that is the whole finding↔fix link
+(`families_for`, `link`), so adding a family is one module and no rule changes. A `Fix` is
+self-describing: its id, family, title, how to apply it to a `TrainSetup`, how to say the
+change in the user's terms (`changes`), and the source edits that become the diff.
+
+Example::
+
+    @family("clipping", "Clip gradients", answers=("N701", "N705"), priority=90)
+    def clipping(setup, findings, grid):
+        return [Fix(id="clipnorm-1", family="clipping", title="Clip each gradient's norm to 1",
+                    transform=lambda s: s.edit_optimizer(clipnorm=1.0),
+                    changes=("SGD(learning_rate=3.0) → SGD(learning_rate=3.0, clipnorm=1.0)",),
+                    edits=(OptimizerEdit({"clipnorm": 1.0}),))]
+
+This module imports no TensorFlow: `nanfix.config` checks family names in a plan before the
+worker starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nanfix.fixes.source.edits import SourceEdit
+from nanfix.probe.setup import TrainSetup, rebuildable
+from nanfix.records import Finding, Severity
+
+Transform = Callable[[TrainSetup], TrainSetup]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One candidate change, ready to apply, probe and describe."""
+
+    id: str
+    family: str
+    title: str
+    transform: Transform
+    changes: tuple[str, ...]  # "SGD(learning_rate=3.0) → SGD(learning_rate=0.3)"
+    edits: tuple[SourceEdit, ...] = ()
+    magnitude: float = 1.0  # how far the change moves the script: lr x0.1 = 1, x0.001 = 3
+    data_fix: bool = False
+    note: str = ""  # what the report should add, e.g. what must change in the data
+    parts: tuple[str, ...] = ()  # for a combination: the ids it combines
+    part_families: tuple[str, ...] = ()  # ...and their families
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The family, or for a combination the families of its parts."""
+        return self.part_families or (self.family,)
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """The finding codes this fix answers: its family's (its parts' for a combination)."""
+        codes: dict[str, None] = {}
+        for name in self.families:
+            if name in FAMILIES:
+                codes.update(dict.fromkeys(FAMILIES[name].answers))
+        return tuple(codes)
+
+    @property
+    def size(self) -> int:
+        """How many edits the change needs (a combination counts all of its parts')."""
+        return max(1, len(self.edits), len(self.parts))
+
+    def apply(self, setup: TrainSetup) -> TrainSetup:
+        return self.transform(setup).with_changes(label=self.id)
+
+    def applies(self, setup: TrainSetup, findings: list[Finding]) -> bool:
+        """Whether this fix makes sense for `setup` (its family would propose it)."""
+        if self.parts:
+            return True
+        family = FAMILIES.get(self.family)
+        return family is not None and any(fix.id == self.id for fix in family.fixes(setup, findings))
+
+
+GridProposal = Callable[[TrainSetup, list[Finding], Sequence[float] | None], list[Fix]]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    title: str
+    answers: tuple[str, ...]  # the finding codes this family answers: the one declaration
+    priority: int  # where the family stands among those answering a finding: lower first
+    propose: GridProposal
+    model_edit: bool = False  # needs a rebuildable model
+    data_fix: bool = False
+
+    def applies(self, setup: TrainSetup, findings: list[Finding]) -> bool:
+        return bool(self.fixes(setup, findings))
+
+    def fixes(self, setup: TrainSetup, findings: list[Finding],
+              grid: Sequence[float] | None = None) -> list[Fix]:
+        if self.model_edit and not rebuildable(setup.model):
+            return []
+        try:
+            return self.propose(setup, findings, grid)
+        except Exception:  # noqa: BLE001 - one family that cannot read an odd model must not sink the sweep
+            return []
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def family(name: str, title: str, *, answers: Iterable[str], priority: int,
+           model_edit: bool = False, data_fix: bool = False):
+    """Register the decorated proposal function as fix family `name`.
+
+    `answers`: the finding codes it answers; `priority`: its place among the families that
+    answer the same finding (cheap, likely cures first: lr is 10, optimizer swaps 110).
+    """
+
+    def register(propose: GridProposal) -> GridProposal:
+        if name in FAMILIES:
+            raise ValueError(f"fix family {name} registered twice")
+        FAMILIES[name] = Family(name, title, tuple(answers), priority, propose, model_edit, data_fix)
+        return propose
+
+    return register
+
+
+def by_priority() -> list[str]:
+    """Every family name, the ones to try first first."""
+    return sorted(FAMILIES, key=lambda name: (FAMILIES[name].priority, name))
+
+
+def families_for(code: str) -> list[str]:
+    """The families that answer finding `code`, in the order a sweep tries them."""
+    return [name for name in by_priority() if code in FAMILIES[name].answers]
+
+
+def link(findings: Iterable[Finding]) -> list[Finding]:
+    """Fill each finding's `fix_families` from the catalog (for the report); returns them."""
+    findings = list(findings)
+    for item in findings:
+        item.fix_families = families_for(item.code)
+    return findings
+
+
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def family_order(findings: Iterable[Finding], allowed: Iterable[str] | None = None) -> list[str]:
+    """Families in the order the findings ask for them (the most severe first and, at each
+    severity, the causes before the symptoms), then the rest of the catalog by priority: the
+    fixes that answer the diagnosed cause are probed before generic ones."""
+    findings = sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), not f.is_cause))
+    order: list[str] = []
+    for item in findings:
+        order += [name for name in families_for(item.code) if name not in order]
+    order += [name for name in by_priority() if name not in order]
+    if allowed is not None:
+        allowed = set(allowed)
+        order = [name for name in order if name in allowed]
+    return order
+
+
+def candidates(setup: TrainSetup, findings: list[Finding], families: Iterable[str] | None = None,
+               grids: dict[str, list] | None = None) -> list[Fix]:
+    """Every applicable fix, families in `family_order`, each family's own order inside."""
+    grids = grids or {}
+    out = []
+    for name in family_order(findings, families):
+        out += FAMILIES[name].fixes(setup, findings, grids.get(name))
+    return out
+
+
+def plan(setup: TrainSetup, findings: list[Finding], settings: Any) -> list[Fix]:
+    """The candidates to probe: interleaved across families so a cap keeps variety.
+
+    Families come in `family_order`; we take each family's best fix first, then second
+    ones, and so on, so `max_fixes` = 8 still tries eight different kinds of change rather
+    than eight learning rates.
+    """
+    per_family: list[list[Fix]] = []
+    grids = dict(getattr(settings, "grids", {}) or {})
+    for name in family_order(findings, getattr(settings, "families", None)):
+        proposed = FAMILIES[name].fixes(setup, findings, grids.get(name))
+        if proposed:
+            per_family.append(proposed)
+    ordered: list[Fix] = []
+    depth = 0
+    while any(depth < len(group) for group in per_family):
+        # the first family named by the findings gets two of its fixes per pass
+        for index, group in enumerate(per_family):
+            take = group[depth * 2:depth * 2 + 2] if index == 0 else group[depth:depth + 1]
+            ordered += take
+        depth += 1
+    seen, unique = set(), []
+    for fix in ordered:
+        if fix.id not in seen:
+            seen.add(fix.id)
+            unique.append(fix)
+    limit = getattr(settings, "max_fixes", None)
+    return unique if limit is None else unique[:max(0, int(limit))]

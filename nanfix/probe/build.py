@@ -1,0 +1,32 @@
+"""Turn a `TrainSetup` into a `Trainer`: the model (rebuilt only when a fix edited it), a
+fresh optimizer from its config, and the captured loss.
+
+Most candidates reuse the captured model and only the optimizer is new; a model edit
+(an activation, an initializer) rebuilds the model from its serialized config.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import keras
+
+from nanfix.probe.setup import TrainSetup, model_config
+from nanfix.probe.trainer import Trainer
+
+
+def build_model(setup: TrainSetup) -> Any:
+    if not setup.model_edits:
+        return setup.model
+    config = copy.deepcopy(model_config(setup.model))
+    for edit in setup.model_edits:
+        config = edit(config)
+    return keras.saving.deserialize_keras_object(config)
+
+
+def build_trainer(setup: TrainSetup, eval_samples: int = 1024) -> Trainer:
+    model = build_model(setup)
+    optimizer = keras.optimizers.deserialize(copy.deepcopy(setup.optimizer_config))
+    return Trainer(model, optimizer, setup.loss, setup.task, setup.data,
+                   loss_weights=setup.loss_weights, eval_samples=eval_samples)

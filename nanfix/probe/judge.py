@@ -1,0 +1,93 @@
+"""How a seed's probe ended: healthy, diverged, stalled (and how) or timed out.
+
+`judge` turns one seed's measurements into an `Outcome` and, for a stall, a `StallKind`,
+with the reason in plain words for the report. Every number it compares with is a named
+threshold from `nanfix.config.Thresholds`; findings read the kind, never the sentence.
+
+Example::
+
+    outcome, stall, reason = judge(run, task, settings.thresholds, exploded_at=None,
+                                   timed_out=False)
+"""
+
+from __future__ import annotations
+
+from nanfix.config import Thresholds
+from nanfix.records import Outcome, SeedRun, StallKind
+
+# A seed cut by the deadline before this many steps has no verdict of its own.
+MIN_STEPS_FOR_A_VERDICT = 10
+
+
+def exploded(loss: float, reference: float, best: float, factor: float) -> bool:
+    """The loss is `factor` times above both its start and its best so far."""
+    scale = max(abs(reference), abs(best), 1e-8)
+    return loss > reference + factor * scale and loss > factor * max(best, 1e-8)
+
+
+def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
+    """(the evaluation loss fell enough, the accuracy rose enough above chance)."""
+    start, final = run.start_loss, run.final_loss
+    loss_fell = start is not None and final is not None and final <= start - thresholds.learn_loss_drop * abs(start)
+    return loss_fell, accuracy_learned(run.val_accuracy, task, thresholds)
+
+
+def accuracy_learned(accuracy: float | None, task, thresholds: Thresholds,
+                     gain: float | None = None) -> bool:
+    """A classifier's accuracy rose `gain` (default: learn_accuracy_gain) of the way from chance
+    to 1; always true for a regression or when there is no accuracy to compare."""
+    chance = getattr(task, "chance_accuracy", None)
+    if task is None or not task.is_classification or chance is None or accuracy is None:
+        return True
+    share = thresholds.learn_accuracy_gain if gain is None else gain
+    return accuracy >= chance + share * (1.0 - chance)
+
+
+def judge(run: SeedRun, task, thresholds: Thresholds, exploded_at: int | None,
+          timed_out: bool) -> tuple[Outcome, StallKind | None, str]:
+    """The seed's outcome, its stall kind (for a stall) and the reason in plain words."""
+    if run.first_nonfinite is not None:
+        return Outcome.DIVERGED, None, run.first_nonfinite.describe()
+    if exploded_at is not None:
+        return (Outcome.DIVERGED, None,
+                f"loss exploded at step {exploded_at} (over {thresholds.explode_factor:g}x its start)")
+    if run.final_loss is None:
+        return Outcome.DIVERGED, None, "the evaluation loss is not finite at the end of the probe"
+    if timed_out and run.steps_run < MIN_STEPS_FOR_A_VERDICT:
+        return Outcome.TIMED_OUT, None, f"the time limit ran out after {run.steps_run} steps"
+    loss_fell, accuracy_ok = learned(run, task, thresholds)
+    if loss_fell and accuracy_ok:
+        return Outcome.HEALTHY, None, "finite and learning"
+    stall = stall_kind(run, task, thresholds, loss_fell, accuracy_ok)
+    return Outcome.STALLED, stall, stall_reason(stall, run, task)
+
+
+def stall_kind(run: SeedRun, task, thresholds: Thresholds, loss_fell: bool,
+               accuracy_ok: bool) -> StallKind:
+    """Which way a finite seed failed to learn, the most specific first."""
+    end = run.signals.get("end_eval", {})
+    if task.is_classification and (end.get("top_class_fraction") or 0) >= thresholds.constant_prediction_share:
+        return StallKind.CONSTANT_PREDICTIONS
+    if task.at_chance_loss(run.final_loss, thresholds.chance_tolerance):
+        return StallKind.CHANCE_LOSS
+    if run.best_loss is not None and run.start_loss is not None and run.final_loss is not None:
+        if run.best_loss < thresholds.collapse_best * run.start_loss and \
+                run.final_loss > thresholds.collapse_return * run.start_loss:
+            return StallKind.COLLAPSED
+    if loss_fell and not accuracy_ok:
+        return StallKind.ACCURACY_AT_CHANCE
+    return StallKind.NO_PROGRESS
+
+
+def stall_reason(stall: StallKind, run: SeedRun, task) -> str:
+    """The stall in plain words, with its numbers."""
+    if stall is StallKind.CONSTANT_PREDICTIONS:
+        return "the model predicts the same class for every sample"
+    if stall is StallKind.CHANCE_LOSS:
+        return task.chance_loss_text(run.final_loss)
+    if stall is StallKind.COLLAPSED:
+        return "learned at first, then collapsed back to its starting loss"
+    if stall is StallKind.ACCURACY_AT_CHANCE:
+        return (f"loss fell but accuracy stayed near chance ({run.val_accuracy:.3f} vs "
+                f"{task.chance_accuracy:.3f})")
+    return "loss did not fall clearly below its start within the budget"

@@ -1,0 +1,329 @@
+"""The plain records that flow through the pipeline: one probe of one seed, a probe over
+seeds, a finding, a measured fix, and the report that holds them all.
+
+They are dataclasses with no behaviour beyond summarising themselves, so every stage
+(capture, findings, probe, fixes, sweep, report) can be tested on its own. Every outcome is
+an explicit state (an Enum whose value is what the JSON report says), never a sentence to
+match: rewording a message cannot change a verdict. `nanfix.report.serialize` turns them
+into the JSON the worker hands to the parent; this module imports nothing of nanfix.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = "nanfix.report/1"
+
+
+class Outcome(str, Enum):
+    """How one seed's probe ended: an explicit state, never a NaN in a float."""
+
+    HEALTHY = "healthy"  # finite throughout and learning
+    DIVERGED = "diverged"  # non-finite values, or the loss exploded
+    STALLED = "stalled"  # finite but nothing learned (`SeedRun.stall` says how)
+    CRASHED = "crashed"  # the training step raised
+    TIMED_OUT = "timed_out"  # the time budget ran out before a verdict
+
+
+class StallKind(str, Enum):
+    """How a stalled seed failed to learn; probe findings choose their runs by it."""
+
+    CONSTANT_PREDICTIONS = "constant_predictions"  # one class predicted for every sample
+    CHANCE_LOSS = "chance_loss"  # the loss sits at the uniform guess, ln(classes)
+    COLLAPSED = "collapsed"  # learned at first, then fell back to its starting loss
+    ACCURACY_AT_CHANCE = "accuracy_at_chance"  # the loss fell, the accuracy did not rise
+    NO_PROGRESS = "no_progress"  # the loss did not fall clearly within the budget
+
+
+class FixOutcome(str, Enum):
+    """What a candidate fix did against the baseline, on the baseline's seeds and budget."""
+
+    CURES = "cures"  # healthy and learning on every seed
+    IMPROVES = "improves"  # fewer failed seeds, or a later failure, than the baseline
+    FAILS = "fails"  # no better than the baseline (a hidden NaN that learns nothing included)
+
+
+class Verdict(str, Enum):
+    """The report's verdict on the script's training as it is."""
+
+    HEALTHY = "healthy"
+    DIVERGES = "diverges"
+    STALLS = "stalls"
+    ERROR = "error"  # no verdict on training could be given: `Report.error` says why
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Stage(str, Enum):
+    """When a finding is made, and so what it is: a cause read before training, or a
+    symptom measured by the baseline probe."""
+
+    PREFLIGHT = "preflight"  # read from the model, the compile settings and the data: a cause
+    PROBE = "probe"  # measured on the baseline's curves and monitors: a symptom
+
+
+class ErrorKind(str, Enum):
+    """Why no verdict on training could be given; the exit code follows from it."""
+
+    USAGE = "usage"  # the command line asked for something this script cannot do
+    CONFIG = "config"  # a settings file nanfix cannot use
+    DATA_CONFIG = "data_config"  # a dataset config (--data) nanfix cannot read
+    SCRIPT_ERROR = "script_error"  # the script raised before fit
+    SYNTAX_ERROR = "syntax_error"  # the script does not parse
+    NO_FIT = "no_fit"  # the script finished without calling fit
+    CUSTOM_LOOP = "custom_loop"  # the script trains with its own GradientTape loop
+    NOT_COMPILED = "not_compiled"  # fit was reached without a loss
+    NO_DATA = "no_data"  # the explicit entry gave no data
+    DATA = "data"  # the data given to fit cannot be read
+    TRAINING_FAILED = "training_failed"  # every probe of the training crashed
+    CRASHED = "crashed"  # the process running the script died
+    TIMEOUT = "timeout"  # the run passed the time limit
+    MEMORY = "memory"  # the run passed the memory limit
+    INTERNAL = "internal"  # a defect of nanfix itself
+
+    @property
+    def is_usage(self) -> bool:
+        """The user's command line or configuration, not their script (exit 2)."""
+        return self in (ErrorKind.USAGE, ErrorKind.CONFIG, ErrorKind.DATA_CONFIG)
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN or Infinity: non-finite numbers travel as null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def median(values: list[float | None]) -> float | None:
+    """The median of the numbers present (None for non-finite values is skipped)."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return None
+    middle = len(present) // 2
+    return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
+
+
+@dataclass
+class NonFinite:
+    """Where the first non-finite value appeared in one seed."""
+
+    step: int
+    kind: str  # "loss" | "gradient" | "weight" | "activation"
+    layer: str | None = None
+    op: str | None = None  # the TensorFlow op that produced it, from the numerics replay
+    stage: str | None = None  # "forward" | "loss" | "backward" | "update"
+    origin: str | None = None  # "train.py:34", the user's line that created the layer
+
+    def describe(self) -> str:
+        where = f" in layer {self.layer}" if self.layer else ""
+        op = f" (op {self.op})" if self.op else ""
+        origin = f", created at {self.origin}" if self.origin else ""
+        return f"non-finite {self.kind} at step {self.step}{where}{op}{origin}"
+
+
+@dataclass
+class SeedRun:
+    """One seed's probe: its per-step history and how it ended."""
+
+    seed: int
+    outcome: Outcome
+    steps_run: int
+    reason: str = ""
+    stall: StallKind | None = None  # set when outcome is STALLED
+    loss: list[float | None] = field(default_factory=list)
+    grad_norm: list[float | None] = field(default_factory=list)
+    weight_norm: dict[str, list[float | None]] = field(default_factory=dict)
+    first_nonfinite: NonFinite | None = None
+    start_loss: float | None = None
+    final_loss: float | None = None
+    best_loss: float | None = None
+    train_accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    learned: bool = False
+    # Detector inputs that are not per-step curves: dead ReLU fraction per layer,
+    # saturation per layer, Adam second-moment summaries, prediction spread...
+    signals: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.HEALTHY
+
+
+@dataclass
+class ProbeResult:
+    """A configuration probed over several seeds with the same budget."""
+
+    label: str
+    runs: list[SeedRun]
+    steps: int
+    elapsed_s: float = 0.0
+
+    @property
+    def seeds(self) -> int:
+        return len(self.runs)
+
+    @property
+    def seeds_ok(self) -> int:
+        return sum(run.ok for run in self.runs)
+
+    @property
+    def failed_seeds(self) -> list[int]:
+        return [run.seed for run in self.runs if not run.ok]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(run.outcome is outcome for run in self.runs)
+
+    @property
+    def first_nonfinite(self) -> NonFinite | None:
+        """The earliest non-finite event over all seeds."""
+        events = [run.first_nonfinite for run in self.runs if run.first_nonfinite]
+        return min(events, key=lambda e: e.step) if events else None
+
+    def median(self, attribute: str) -> float | None:
+        return median([getattr(run, attribute) for run in self.runs])
+
+    def summary(self) -> str:
+        """One plain sentence: 'non-finite loss in 2/3 seeds, first at step 57 in layer dense_1'."""
+        n = self.seeds
+        diverged = self.count(Outcome.DIVERGED)
+        stalled = self.count(Outcome.STALLED)
+        crashed = self.count(Outcome.CRASHED) + self.count(Outcome.TIMED_OUT)
+        parts = []
+        if diverged:
+            first = self.first_nonfinite
+            if first:
+                where = f" in layer {first.layer}" if first.layer else ""
+                parts.append(
+                    f"diverged in {diverged}/{n} seeds, first non-finite {first.kind} "
+                    f"at step {first.step}{where}"
+                )
+            else:
+                parts.append(f"loss exploded in {diverged}/{n} seeds")
+        if stalled:
+            parts.append(f"stalled in {stalled}/{n} seeds")
+        if crashed:
+            reason = next((run.reason for run in self.runs
+                           if run.outcome in (Outcome.CRASHED, Outcome.TIMED_OUT)), "")
+            parts.append(f"crashed or timed out in {crashed}/{n} seeds ({reason})")
+        if not parts:
+            parts.append(f"healthy and learning in {n}/{n} seeds")
+        return "; ".join(parts)
+
+
+@dataclass
+class Finding:
+    """One diagnosis from the catalog, with the evidence filled in."""
+
+    code: str
+    title: str
+    severity: Severity
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    # the fix families that answer it, in the order a sweep tries them: filled from the fix
+    # catalog (`nanfix.fixes.link`), where each family declares the findings it answers
+    fix_families: list[str] = field(default_factory=list)
+    where: str | None = None  # "train.py:34" when a line of the user's script is to blame
+    stage: Stage = Stage.PREFLIGHT
+
+    def __post_init__(self) -> None:
+        self.stage = Stage(self.stage)
+
+    @property
+    def is_cause(self) -> bool:
+        """A pre-flight finding names why training fails; a probe finding says what happened."""
+        return self.stage is Stage.PREFLIGHT
+
+
+@dataclass
+class FixResult:
+    """A candidate fix, probed on the baseline's seeds and budget."""
+
+    id: str
+    family: str
+    title: str
+    changes: list[str]
+    outcome: FixOutcome
+    seeds_ok: int
+    seeds: int
+    probe: ProbeResult | None = None
+    rank: int = 0
+    note: str = ""
+    diff: str | None = None
+    snippet: str | None = None
+    data_fix: bool = False
+    size: int = 1  # how many edits the change needs: smaller is preferred
+
+    def __post_init__(self) -> None:
+        self.outcome = FixOutcome(self.outcome)  # "cures" from JSON is FixOutcome.CURES
+
+
+@dataclass
+class ErrorInfo:
+    type: ErrorKind
+    message: str
+    where: str | None = None
+    hint: str | None = None
+    detail: str | None = None  # the traceback, shown with --debug
+
+    def __post_init__(self) -> None:
+        self.type = ErrorKind(self.type)
+
+
+@dataclass
+class Report:
+    script: str
+    verdict: Verdict
+    argv: list[str] = field(default_factory=list)
+    capture: dict[str, Any] = field(default_factory=dict)
+    baseline: ProbeResult | None = None
+    findings: list[Finding] = field(default_factory=list)
+    fixes: list[FixResult] = field(default_factory=list)
+    sweep: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    elapsed_s: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+    script_output: str = ""  # the tail of what the user's script printed
+    likely_cause: LikelyCause | None = None
+    budget: dict[str, Any] | None = None  # the fix sweep's budget in probed steps, and its use
+
+    @classmethod
+    def failed(cls, script: str, argv: list[str], settings: dict[str, Any], error: ErrorInfo,
+               script_output: str = "") -> Report:
+        """The report of a run that gave no verdict on training (the script failed, ...)."""
+        return cls(script=script, argv=list(argv), verdict=Verdict.ERROR, error=error,
+                   settings=settings, script_output=script_output)
+
+
+@dataclass
+class LikelyCause:
+    """The finding the report names as the cause, and the measured cure that confirms it."""
+
+    code: str
+    title: str
+    message: str
+    confirmed_by: str | None = None  # the id of the fix that cured it
+
+
+def plain(obj: Any) -> Any:
+    """asdict() for our records with enums as their values."""
+    if hasattr(obj, "__dataclass_fields__"):
+        obj = asdict(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {key: plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(value) for value in obj]
+    if isinstance(obj, float):
+        return finite_or_none(obj)
+    return obj

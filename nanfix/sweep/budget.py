@@ -1,0 +1,126 @@
+"""The sweep's budget, counted in probed training steps: the same answer on any machine.
+
+A budget in seconds made the ranked report depend on how busy the machine was: a slower
+runner probed fewer candidates and ranked differently. The budget here is work: a number of
+training steps the sweep may probe, chosen at the start from the model's cost per step and
+the plan, and never from a clock. The cost of a step is modelled, not timed: a fixed
+per-step overhead plus the step's floating-point operations, read from the model's layers
+(`step_flops`), both in seconds of a reference 2-core CPU. So the same script, seeds and
+settings give the same candidates, outcomes and ranking on an idle machine and on one twice
+as slow; a heavier model gets fewer candidates rather than a slower report.
+
+The halving spends it: candidates get their first seed while the first round has budget
+left (about two thirds, and at least MIN_CANDIDATES), the survivors their other seeds with
+what is left. `--time-limit` stays a hard deadline on top; when it cuts the sweep the report
+says which planned candidates were not tried.
+
+Example::
+
+    budget = Budget.for_sweep(setup, settings)   # Budget(total=6500, steps=300, ...)
+    budget.spend(candidate.runs)
+    budget.verifications(seeds=2)                # how many candidates still fit
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from nanfix.records import SeedRun
+
+# What a sweep may spend, in seconds of the reference CPU (None: no limit but max_fixes): the
+# whole ranked report of a small model in well under 30 s with TensorFlow's start.
+REFERENCE_SECONDS: float | None = 20.0
+# The reference CPU (2 cores, TensorFlow's CPU build): a step costs this much whatever its
+# size (dispatch, the host transfer of the monitors) ...
+STEP_OVERHEAD_S = 0.003
+# ... plus its floating-point operations at this rate (small convolutions run near it) ...
+REFERENCE_FLOPS = 3e9
+# ... and each candidate costs this much once, for building its model and tracing its step.
+CANDIDATE_OVERHEAD_S = 0.5
+MIN_CANDIDATES = 6  # however heavy the model, this many candidates get their first seed
+FIRST_ROUND_SHARE = 0.65  # of the budget, for the candidates' first seeds
+
+
+def layer_flops(layer: Any) -> float:
+    """Multiply-adds of one sample through `layer`: each weight once per output position
+    (each time step for a recurrent layer)."""
+    weights = sum(math.prod(int(d) for d in variable.shape) for variable in layer.trainable_weights)
+    if not weights:
+        return 0.0
+    try:
+        shape = layer.input.shape if hasattr(layer, "cell") else layer.output.shape
+        positions = math.prod(int(d) for d in shape[1:-1] if d is not None) if len(shape) > 2 else 1
+    except (AttributeError, ValueError, TypeError):  # a subclassed model's layer: no graph
+        positions = 1
+    return float(weights * positions)
+
+
+def step_flops(model: Any, batch_size: int) -> float:
+    """Floating-point operations of one training step: forward and backward (about three
+    forward passes) of two operations per multiply-add, for every sample of the batch."""
+    layers = getattr(model, "_flatten_layers", None)
+    found = [layer for layer in (layers(include_self=False) if layers else model.layers)
+             if not getattr(layer, "layers", None)]
+    per_sample = sum(layer_flops(layer) for layer in found)
+    if not per_sample:  # nothing readable: count every weight once
+        per_sample = float(sum(math.prod(int(d) for d in v.shape) for v in model.trainable_weights))
+    return 6.0 * batch_size * per_sample
+
+
+def step_seconds(model: Any, batch_size: int) -> float:
+    """One step's modelled cost, in seconds of the reference CPU."""
+    return STEP_OVERHEAD_S + step_flops(model, batch_size) / REFERENCE_FLOPS
+
+
+@dataclass
+class Budget:
+    """Probed steps the sweep may spend (`total`, None: unlimited) and has spent."""
+
+    total: int | None
+    steps: int  # steps per seed
+    step_seconds: float = 0.0  # the modelled cost of one step, for the report
+    spent: int = 0
+    tried: list[str] = field(default_factory=list)
+    not_tried: list[str] = field(default_factory=list)
+    cut_by_deadline: bool = False
+
+    @classmethod
+    def for_sweep(cls, setup: Any, settings: Any) -> Budget:
+        """The budget for this model and these settings: `settings.sweep_steps` when set,
+        else what REFERENCE_SECONDS buys at the model's modelled step cost."""
+        cost = step_seconds(setup.model, setup.data.batch_size)
+        if settings.sweep_steps is not None:
+            return cls(total=int(settings.sweep_steps), steps=settings.steps, step_seconds=cost)
+        if REFERENCE_SECONDS is None:
+            return cls(total=None, steps=settings.steps, step_seconds=cost)
+        return cls(total=int(REFERENCE_SECONDS / cost), steps=settings.steps, step_seconds=cost)
+
+    def spend(self, runs: list[SeedRun], new_candidate: bool = False) -> None:
+        """Count the steps `runs` probed (and, for a new candidate, its build and trace, in
+        steps of this model)."""
+        self.spent += sum(max(0, run.steps_run) for run in runs)
+        if new_candidate and self.step_seconds > 0:
+            self.spent += int(CANDIDATE_OVERHEAD_S / self.step_seconds)
+
+    def left(self) -> float:
+        return math.inf if self.total is None else self.total - self.spent
+
+    def first_round_open(self, tried: int) -> bool:
+        """Whether another candidate gets its first seed."""
+        if self.total is None or tried < MIN_CANDIDATES:
+            return True
+        return self.spent + self.steps <= FIRST_ROUND_SHARE * self.total
+
+    def verifications(self, seeds: int) -> int | None:
+        """How many candidates the budget left can verify on `seeds` more seeds (at least one)."""
+        if self.total is None or seeds <= 0:
+            return None
+        return max(1, int(self.left() // (self.steps * seeds)))
+
+    def describe(self) -> dict[str, Any]:
+        """For the report: what the sweep could spend, spent, and what it did not try."""
+        return {"steps": self.total, "spent": self.spent, "step_seconds": round(self.step_seconds, 6),
+                "tried": len(self.tried), "not_tried": list(self.not_tried),
+                "complete": not self.cut_by_deadline}

@@ -1,0 +1,117 @@
+"""Order measured fixes: what cured most, then what trained best, then the smallest change.
+
+The key, in order:
+
+1. the outcome (`cures` before `improves` before `fails`) and the share of seeds that
+   ended healthy;
+2. among the fixes that trained about as well as the best of their group (accuracy within
+   `Thresholds.near_best_accuracy`, loss within `near_best_loss_ratio`), the ones that remove the
+   diagnosed cause first: lowering the learning rate can make a hand-written log(0) or a
+   linear stack survive the budget while the hazard stays in the script, and "the NaN is
+   gone" is not "fixed";
+3. what the budget reached: validation accuracy for classifiers (within a percentage point
+   counts as equal: that is the noise of a 1024-sample evaluation), the loss otherwise
+   (relative to its start, so a fix that rescales the targets is compared fairly; within
+   about 10% counts as equal);
+4. the smallest change: fewer edits, then a smaller magnitude (lr x0.1 before x0.001);
+5. the time the probe took.
+
+Example::
+
+    ranked = rank(results, task, magnitude={"lr-0.3": 1.0, "lr-0.003": 3.0},
+                  cause_families={"stable_loss", "pairing"})
+    ranked[0].rank == 1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from nanfix.config import Thresholds
+from nanfix.records import FixOutcome, FixResult, SeedRun, median
+
+OUTCOME_ORDER = {FixOutcome.CURES: 0, FixOutcome.IMPROVES: 1, FixOutcome.FAILS: 2}
+
+
+def cure_rate(fix: FixResult) -> float:
+    return fix.seeds_ok / fix.seeds if fix.seeds else 0.0
+
+
+def quality(fix: FixResult, classifier: bool) -> float:
+    """Smaller is better: minus the accuracy bucket, or the relative loss bucket."""
+    return math.inf if fix.probe is None else quality_of_runs(fix.probe.runs, classifier)
+
+
+def quality_of_runs(runs: list[SeedRun], classifier: bool) -> float:
+    if classifier:
+        accuracy = median([run.val_accuracy for run in runs])
+        return math.inf if accuracy is None else -round(accuracy * 100)
+    relative = _relative_loss(runs)
+    if relative is None:
+        return math.inf
+    return math.floor(math.log(max(relative, 1e-12)) / math.log(1.1))
+
+
+def near_best(fix: FixResult, best: FixResult | None, classifier: bool,
+              thresholds: Thresholds) -> bool:
+    """Whether `fix` trained about as well as `best` (the top of its outcome group)."""
+    if best is None or fix.probe is None or best.probe is None:
+        return fix is best
+    return near_best_runs(fix.probe.runs, best.probe.runs, classifier, thresholds)
+
+
+def near_best_runs(runs: list[SeedRun], best: list[SeedRun], classifier: bool,
+                   thresholds: Thresholds) -> bool:
+    """Whether `runs` trained about as well as `best`: accuracy within `near_best_accuracy`,
+    or a relative loss within `near_best_loss_ratio` of it."""
+    if classifier:
+        mine = median([run.val_accuracy for run in runs])
+        top = median([run.val_accuracy for run in best])
+        return mine is not None and top is not None and mine >= top - thresholds.near_best_accuracy
+    mine, top = _relative_loss(runs), _relative_loss(best)
+    return mine is not None and top is not None and mine <= max(top, 1e-12) * thresholds.near_best_loss_ratio
+
+
+def _relative_loss(runs: list[SeedRun]) -> float | None:
+    final, start = median([run.final_loss for run in runs]), median([run.start_loss for run in runs])
+    if final is None:
+        return None
+    return final / start if start and start > 0 else final
+
+
+def answers_cause(fix: FixResult, cause_families: set[str]) -> bool:
+    """A combination (family "a+b") answers the cause when one of its parts does."""
+    return any(part in cause_families for part in fix.family.split("+"))
+
+
+def sort_key(fix: FixResult, classifier: bool, magnitude: Mapping[str, float]):
+    elapsed = fix.probe.elapsed_s if fix.probe else math.inf
+    return (OUTCOME_ORDER.get(fix.outcome, 3), -cure_rate(fix), quality(fix, classifier),
+            fix.size, magnitude.get(fix.id, float(fix.size)), elapsed)
+
+
+def rank(results: list[FixResult], task=None, magnitude: Mapping[str, float] | None = None,
+         cause_families: set[str] | None = None,
+         thresholds: Thresholds | None = None) -> list[FixResult]:
+    """The results best first, with `rank` set to 1..n."""
+    thresholds = thresholds or Thresholds()
+    classifier = bool(task is not None and task.is_classification)
+    magnitude = magnitude or {}
+    ordered = sorted(results, key=lambda fix: sort_key(fix, classifier, magnitude))
+    if cause_families:
+        best: dict[tuple, FixResult] = {}
+        for fix in ordered:  # the first of each (outcome, cure rate) group is its best
+            best.setdefault((fix.outcome, cure_rate(fix)), fix)
+
+        def key(fix: FixResult):
+            top = best[(fix.outcome, cure_rate(fix))]
+            close = near_best(fix, top, classifier, thresholds)
+            return (OUTCOME_ORDER.get(fix.outcome, 3), -cure_rate(fix), not close,
+                    not (close and answers_cause(fix, cause_families)),
+                    sort_key(fix, classifier, magnitude))
+
+        ordered = sorted(ordered, key=key)
+    for position, fix in enumerate(ordered, start=1):
+        fix.rank = position
+    return ordered
