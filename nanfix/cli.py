@@ -44,11 +44,11 @@ def _fail_usage(message: str) -> None:
 
 
 def _settings(script: str | None, config_file: str | None, flags: dict[str, Any]) -> tuple[Settings, dict]:
-    from nanfix.config import sources as configfile
+    from nanfix.config import sources
 
     try:
-        return configfile.resolve(script, config_file, flags)
-    except configfile.ConfigError as error:
+        return sources.resolve(script, config_file, flags)
+    except sources.ConfigError as error:
         _fail_usage(str(error))
         raise  # unreachable
 

@@ -1,6 +1,6 @@
 """The parent side of isolation: start the worker, watch it, and always come back with a report.
 
-The user's script is arbitrary code. It runs in a child process (worker.py) whose output
+The user's script is arbitrary code. It runs in a child process (`nanfix.executor.worker`) whose output
 goes to a log file; we read its progress events from a private pipe, and we stop it when it
 runs past the time limit or past the memory limit. A segfault, a hang, an out-of-memory kill
 or a crash in TensorFlow becomes a report with `verdict: "error"` that says what happened

@@ -35,7 +35,7 @@ class Context:
     model: Any
     optimizer: Any
     loss: Any
-    task: Any  # nanfix.task.Task
+    task: Any  # nanfix.capture.task.Task
     data: Any  # nanfix.trainingdata.TrainingData
     settings: Any  # nanfix.config.Settings
     capture: Any = None  # nanfix.capture.hooks.Capture, or None for the explicit entry

@@ -7,7 +7,7 @@
 2. successive halving (`halving.py`): every candidate trains on the seed the baseline failed
    first, with the full step budget, stopping at once when it goes non-finite or explodes;
    only the ones that ended healthy go on to the remaining seeds (then the ones that at
-   least learned), within the soft time target (`budget.py`);
+   least learned), within the budget in probed steps (`budget.py`);
 3. when no single fix cures, the best partial fixes are combined in pairs (`combine.py`);
 4. each candidate's outcome is judged against the baseline on the same seeds (`judge.py`):
    `cures`, `improves` or `fails`, with a note in plain words; a data problem is cured only
