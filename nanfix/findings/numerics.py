@@ -20,6 +20,17 @@ def runs_of(context: Context):
 def seeds_of(runs) -> str:
     return ", ".join(str(run.seed) for run in runs)
 
+
+def worst_layer(context: Context, signal: str, counts) -> tuple[str, float, int] | None:
+    """(layer, value, seed) of the largest per-layer `signal` over the seeds among the values
+    for which `counts(value)` holds, or None."""
+    worst = None
+    for run in runs_of(context):
+        for layer, value in run.signals.get(signal, {}).items():
+            if counts(value) and (worst is None or value > worst[1]):
+                worst = (layer, value, run.seed)
+    return worst
+
 @rule("N701", "nonfinite-training", "Training produces NaN/Inf", Severity.ERROR, stage=Stage.PROBE,
       explanation="""
 A value in the training step stopped being a finite number: the loss, a gradient, a layer's
@@ -89,15 +100,11 @@ overshoots (learning rate too large, gradients amplified by unscaled inputs or a
 stack) and precedes an overflow to Inf/NaN, as in the page where weights reached -2e4 by the
 third epoch.""")
 def weight_growth(context: Context):
-    factor = context.settings.thresholds.weight_growth_factor
-    worst = None
-    for run in runs_of(context):
-        for layer, growth in run.signals.get("weight_growth", {}).items():
-            if growth > factor and (worst is None or growth > worst[2]):
-                worst = (run.seed, layer, growth)
+    factor = context.thresholds.weight_growth_factor
+    worst = worst_layer(context, "weight_growth", lambda growth: growth > factor)
     if worst is None:
         return None
-    seed, layer, growth = worst
+    layer, growth, seed = worst
     return finding("N704", f"weights of layer {layer} grew {growth:.3g}x during the probe (seed {seed})",
                    layer=layer, growth=growth, seed=seed)
 

@@ -7,7 +7,7 @@ thresholds that make it a finding are `dead_relu_fraction` and `saturation_fract
 from __future__ import annotations
 
 from nanfix.findings.catalog import Context, finding, rule
-from nanfix.findings.numerics import runs_of
+from nanfix.findings.numerics import worst_layer
 from nanfix.records import Severity, Stage
 
 
@@ -17,12 +17,8 @@ A ReLU unit that outputs 0 for every input gets no gradient and never recovers. 
 of a layer are dead, that layer passes almost nothing on. One large step (unscaled inputs, a high
 learning rate) can push the biases so negative that units die for good.""")
 def dead_relu(context: Context):
-    limit = context.settings.thresholds.dead_relu_fraction
-    worst = None
-    for run in runs_of(context):
-        for layer, fraction in run.signals.get("dead_relu", {}).items():
-            if fraction >= limit and (worst is None or fraction > worst[1]):
-                worst = (layer, fraction, run.seed)
+    limit = context.thresholds.dead_relu_fraction
+    worst = worst_layer(context, "dead_relu", lambda fraction: fraction >= limit)
     if worst is None:
         return None
     layer, fraction, seed = worst
@@ -36,12 +32,8 @@ Most outputs of a sigmoid or tanh layer sit at the flat ends of the curve (below
 0.99 for sigmoid, |y| > 0.99 for tanh), where the gradient is nearly zero, so the layers before it
 stop learning. Inputs far from unit scale and large initial weights cause it.""")
 def saturated_units(context: Context):
-    limit = context.settings.thresholds.saturation_fraction
-    worst = None
-    for run in runs_of(context):
-        for layer, fraction in run.signals.get("saturation", {}).items():
-            if fraction >= limit and (worst is None or fraction > worst[1]):
-                worst = (layer, fraction, run.seed)
+    limit = context.thresholds.saturation_fraction
+    worst = worst_layer(context, "saturation", lambda fraction: fraction >= limit)
     if worst is None:
         return None
     layer, fraction, seed = worst
