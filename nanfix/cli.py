@@ -27,7 +27,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "and measures which fixes cure it.")
 
 FORMATS = ("table", "json", "markdown", "github")
-SCRIPT_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+# The script's own arguments come after `--`; an unknown option before it is a typo, which
+# click answers with a usage error (exit 2) that names the nearest real options.
+SCRIPT_ARGS = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
 class UsageError(Exception):

@@ -175,6 +175,13 @@ def test_debug_shows_the_traceback():
     assert "Traceback (most recent call last)" in result.stderr
 
 
+def test_a_mistyped_option_is_a_usage_error_that_names_the_real_one():
+    result = nanfix("probe", str(SCRIPTS / "exploding.py"), "--stpes", "100")
+    assert result.returncode == 2
+    assert "--stpes" in result.stderr and "--steps" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_script_is_a_usage_error():
     result = nanfix("probe", "does/not/exist.py")
     assert result.returncode == 2
