@@ -264,6 +264,33 @@ def test_d104_raw_pixels_are_unscaled():
     assert "raw 0..255 pixels" in item.message
 
 
+def test_d104_token_ids_feeding_an_embedding_are_not_unscaled_inputs():
+    tokens = RNG.integers(1, 5000, size=(64, 20))  # a text classifier's padded word ids
+    for model in (keras.Sequential([keras.Input((20,), dtype="int32"), layers.Embedding(5000, 8),
+                                    layers.LSTM(8), layers.Dense(2, activation="softmax")]),
+                  _functional_embedding()):
+        found = diagnose(model, tokens, one_hot(classes=2), "categorical_crossentropy")
+        assert "D104" not in codes(found)
+        assert fixes.FAMILIES["input_scaling"].fixes(_setup_of(model, tokens), []) == []  # nothing to scale
+    pixels = RNG.integers(0, 256, size=(64, 8)).astype("float32")  # the same values as features:
+    assert "D104" in codes(diagnose(mlp(8, 2, "softmax"), pixels, one_hot(classes=2), "categorical_crossentropy"))
+
+
+def _functional_embedding():
+    words = keras.Input((20,), dtype="int32")
+    pooled = layers.GlobalAveragePooling1D()(layers.Embedding(5000, 8)(words))
+    return keras.Model(words, layers.Dense(2, activation="softmax")(pooled))
+
+
+def _setup_of(model, x):
+    from nanfix.probe.setup import from_capture
+
+    y = one_hot(classes=2)
+    data = TrainingData(x=x, y=y, sample_weight=None, batch_size=32)
+    return from_capture(model, model.optimizer, "categorical_crossentropy", data,
+                        task_module.infer(model, "categorical_crossentropy", y))
+
+
 def test_d104_large_continuous_inputs_are_not_called_pixels():
     x = (RNG.normal(size=(64, 8)) * 5000).astype("float32")
     item = only(diagnose(mlp(8, 10, "softmax"), x, one_hot(), "categorical_crossentropy"), "D104")

@@ -106,6 +106,27 @@ def output_layer(model: Any) -> Any:
     return layers[-1] if layers else None
 
 
+def inputs_are_ids(model: Any) -> bool:
+    """The (first) input feeds an Embedding: its values are token or category ids, not
+    features, so they are neither scaled nor judged by their magnitude."""
+    layers = [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "InputLayer"]
+    if layers and type(layers[0]).__name__ == "Embedding":
+        return True
+    try:
+        first_input = model.inputs[0]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return False
+    for layer in layers:
+        if type(layer).__name__ != "Embedding":
+            continue
+        try:
+            if layer.input is first_input:
+                return True
+        except (AttributeError, ValueError):
+            continue
+    return False
+
+
 def output_activation(model: Any) -> str:
     layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
     for layer in reversed(layers):

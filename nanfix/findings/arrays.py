@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nanfix.capture.task import inputs_are_ids
 from nanfix.findings.catalog import Context, finding, rule
 from nanfix.records import Severity, Stage
 
@@ -307,6 +308,8 @@ Scale the inputs: divide pixels by 255, or standardise each column, (x - mean) /
 statistics of the training set (keras.layers.Normalization does this inside the model).""",
 )
 def unscaled_inputs(context: Context):
+    if inputs_are_ids(context.model):  # token ids: their size is a vocabulary, not a scale
+        return None
     stats = input_statistics(context)
     if stats is None or not np.isfinite(stats.minimum):
         return None

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from nanfix.capture.task import inputs_are_ids
 from nanfix.capture.training_data import TrainingData
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.source.edits import DataEdit
@@ -68,7 +69,7 @@ def _min_max(x: np.ndarray, train: np.ndarray) -> np.ndarray:
 @family("input_scaling", "Scale the inputs", answers=ANSWERS, priority=20)
 def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     x = plain_inputs(setup.data)
-    if x is None:
+    if x is None or inputs_are_ids(setup.model):  # token ids are not features to scale
         return []
     values = _finite(x)
     if values.size == 0:
