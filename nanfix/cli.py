@@ -55,7 +55,17 @@ def _settings(script: str | None, config_file: str | None, flags: dict[str, Any]
         raise  # unreachable
 
 
+def _check_backend() -> None:
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend and backend != "tensorflow":
+        _fail_usage(f"KERAS_BACKEND={backend}: nanfix probes training with Keras' TensorFlow "
+                    f"backend only (its probes, numerics checks and replay are TensorFlow's). "
+                    f"Run it with KERAS_BACKEND=tensorflow (or unset it); a script written for "
+                    f"Keras 3 runs unchanged on TensorFlow.")
+
+
 def _check_script(script: str) -> str:
+    _check_backend()
     if not os.path.exists(script):
         _fail_usage(f"{script} does not exist. Give the path of a Python training script, "
                     f"e.g. `nanfix probe train.py`.")

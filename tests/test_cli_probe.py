@@ -175,6 +175,19 @@ def test_debug_shows_the_traceback():
     assert "Traceback (most recent call last)" in result.stderr
 
 
+def test_a_script_interrupted_before_fit_is_its_failure_not_nanfixs():
+    report = json.loads(nanfix("probe", str(SCRIPTS / "interrupted.py"), *QUICK, "--format", "json").stdout)
+    assert report["error"]["type"] == "script_error" and "KeyboardInterrupt" in report["error"]["message"]
+    assert report["error"]["where"] == "interrupted.py:3"
+
+
+def test_another_keras_backend_is_a_usage_error():
+    result = nanfix("probe", str(SCRIPTS / "exploding.py"), *QUICK, env={"KERAS_BACKEND": "jax"})
+    assert result.returncode == 2
+    assert "KERAS_BACKEND=jax" in result.stderr and "tensorflow" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_mistyped_option_is_a_usage_error_that_names_the_real_one():
     result = nanfix("probe", str(SCRIPTS / "exploding.py"), "--stpes", "100")
     assert result.returncode == 2

@@ -91,7 +91,7 @@ def run_script(script_path: str, argv: list[str]) -> Capture:
             None,
             traceback.format_exc(),
         ) from None
-    except Exception as error:  # noqa: BLE001 - the user's code can raise anything
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - the user's code can raise anything
         name = type(error).__name__
         message = str(error).strip().splitlines()[0] if str(error).strip() else name
         raise ScriptFailed(

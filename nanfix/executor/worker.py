@@ -17,6 +17,9 @@ import traceback
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The probes train with TensorFlow: a backend chosen in ~/.keras/keras.json must not switch it
+# (the command line refuses a KERAS_BACKEND that names another one).
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 class Events:
