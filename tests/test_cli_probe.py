@@ -152,6 +152,8 @@ def test_malformed_dataset_config_is_a_usage_error(tmp_path):
     ("no_fit.py", "no_fit", "without calling model.fit"),
     ("syntax_error.py", "syntax_error", "does not parse"),
     ("custom_loop.py", "custom_loop", "GradientTape"),
+    ("list_inputs.py", "script_error", "at model.fit: Unrecognized data type"),  # Keras' words
+    ("string_inputs.py", "script_error", "Keras trains on numbers"),
 ])
 def test_script_failures_are_one_paragraph_not_a_traceback(script, kind, text):
     result = nanfix("probe", str(SCRIPTS / script), *QUICK)

@@ -134,6 +134,7 @@ def install_hooks(script_path: str) -> None:
             "compile": getattr(self, "_nanfix_compile_origin", None),
             "optimizer": getattr(getattr(self, "optimizer", None), "_nanfix_origin", None),
         }
+        check_fit_data(arguments)
         capture = Capture(
             script=script_path,
             model=self,
@@ -154,6 +155,34 @@ def install_hooks(script_path: str) -> None:
         return original_gradient(self, *args, **kwargs)
 
     tf.GradientTape.gradient = gradient_hook
+
+
+def check_fit_data(arguments: dict[str, Any]) -> None:
+    """Raise what Keras' own fit raises for data it cannot take (a list of lists, strings),
+    so the user reads Keras' words at their fit line, as a plain run would show them.
+
+    In-memory data only: a generator or dataset is left alone (reading it would consume it).
+    """
+    x = arguments.get("x")
+    if not isinstance(x, (list, tuple, dict)) and not hasattr(x, "__array__"):
+        return
+    from keras.src.trainers.data_adapters import get_data_adapter
+
+    get_data_adapter(x=x, y=arguments.get("y"), sample_weight=arguments.get("sample_weight"),
+                     batch_size=arguments.get("batch_size") or 32, shuffle=False,
+                     class_weight=arguments.get("class_weight"))
+    if hasattr(x, "dtype") and not _numeric(x.dtype):
+        raise ValueError(f"fit was given inputs of dtype {x.dtype}: Keras trains on numbers; "
+                         "convert them (e.g. x.astype('float32')) or encode them first")
+
+
+def _numeric(dtype: Any) -> bool:
+    import numpy as np
+
+    try:
+        return np.issubdtype(np.dtype(str(dtype)), np.number) or np.dtype(str(dtype)) == np.bool_
+    except TypeError:
+        return True  # a framework dtype numpy does not name (bfloat16, ...): numeric
 
 
 def stop_capturing() -> None:

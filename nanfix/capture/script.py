@@ -24,6 +24,7 @@ from nanfix.records import ErrorKind
 # initializers) is seeded with this, so the same script gives the same capture, and so the
 # same report, on every run.
 SCRIPT_SEED = 0
+MESSAGE_CHARS = 300  # of the script's error message (Keras quotes whole arrays in some)
 
 
 def seed_everything(seed: int) -> None:
@@ -94,9 +95,11 @@ def run_script(script_path: str, argv: list[str]) -> Capture:
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - the user's code can raise anything
         name = type(error).__name__
         message = str(error).strip().splitlines()[0] if str(error).strip() else name
+        message = message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS] + " ..."
+        at_fit = any(frame.name == "fit_hook" for frame in traceback.extract_tb(error.__traceback__))
         raise ScriptFailed(
             ErrorKind.SCRIPT_ERROR,
-            f"The script raised {name} before reaching model.fit: {message}",
+            f"The script raised {name} {'at' if at_fit else 'before reaching'} model.fit: {message}",
             _where_from_traceback(script_path, error),
             compat.hint_for(name, str(error)),
             "".join(traceback.format_exception(error)),
