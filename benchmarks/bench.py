@@ -84,8 +84,12 @@ def probe_wall_time(script: str, extra: list[str]) -> dict:
     top = fixes[0] if fixes else None
     # one more candidate costs one seed (its first round); a verified one, one per seed
     seeds = sorted(run["elapsed_s"] for fix in fixes for run in fix.get("runs", []))
+    budget = report.get("budget") or {}
+    baseline_steps = sum(run["steps_run"] for run in (report.get("baseline") or {}).get("runs", []))
     return {"script": os.path.relpath(script, ROOT), "report": output, "wall_s": round(wall, 2),
             "verdict": report["verdict"],
+            "steps_probed": baseline_steps + int(budget.get("spent") or 0),
+            "sweep_budget_steps": budget.get("steps"),
             "candidates": len(fixes), "candidate_seed_s": round(seeds[len(seeds) // 2], 2) if seeds else None,
             "top_fix": top and f"{top['id']} ({top['outcome']}, {top['seeds_ok']}/{top['seeds']})",
             "first_bad": report.get("baseline") and report["baseline"].get("first_nonfinite")}
@@ -119,8 +123,8 @@ def main() -> None:
     scripts = sorted(glob.glob(os.path.join(ROOT, "recipes", "*", "train.py")))
     scripts.append(os.path.join(ROOT, "tests", "scripts", "healthy_mlp.py"))
     results["probe"] = []
-    print(f"\n{'script':44} {'wall s':>6} {'verdict':9} {'fixes':>5} {'+1 fix s':>8} {'naive s':>8} "
-          f"{'x':>5} {'naive x seeds':>13} {'x':>5}  top fix")
+    print(f"\n{'script':44} {'wall s':>6} {'verdict':9} {'steps':>6} {'fixes':>5} {'+1 fix s':>8} "
+          f"{'naive s':>8} {'x':>5} {'naive x seeds':>13} {'x':>5}  top fix")
     for script in scripts:
         args_file = os.path.join(os.path.dirname(script), "nanfix-args")
         extra = open(args_file).read().split() if os.path.exists(args_file) else []
@@ -135,7 +139,8 @@ def main() -> None:
             row["naive_same_evidence_s"] = round(row["naive_s"] * seeds, 1)
             row["speedup_same_evidence"] = round(row["naive_same_evidence_s"] / row["wall_s"], 1)
         results["probe"].append(row)
-        print(f"{row['script']:44} {row['wall_s']:6.1f} {row['verdict']:9} {row['candidates']:5d} "
+        print(f"{row['script']:44} {row['wall_s']:6.1f} {row['verdict']:9} {row['steps_probed']:6d} "
+              f"{row['candidates']:5d} "
               f"{row.get('candidate_seed_s') or '-':>8} {row.get('naive_s', '-'):>8} "
               f"{row.get('speedup', '-'):>5} {row.get('naive_same_evidence_s', '-'):>13} "
               f"{row.get('speedup_same_evidence', '-'):>5}  {row['top_fix'] or ''}")
