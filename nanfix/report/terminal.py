@@ -194,6 +194,9 @@ def _render_budget(budget: dict[str, Any] | None, console: Console) -> None:
         return
     limit = "no limit" if budget.get("steps") is None else f"{budget['steps']:,} probed steps"
     line = f"Sweep budget: {limit}, {budget.get('spent', 0):,} spent, {budget.get('tried', 0)} fixes tried"
+    if budget.get("steps") is not None and budget.get("spent", 0) > budget["steps"]:
+        line += (f" (over it: {budget.get('min_candidates', 6)} fixes always get a first seed and "
+                 "one is verified)")
     left_out = budget.get("not_tried") or []
     if left_out:
         line += f"; not tried: {', '.join(left_out[:6])}" + (" ..." if len(left_out) > 6 else "")

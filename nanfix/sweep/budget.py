@@ -123,4 +123,4 @@ class Budget:
         """For the report: what the sweep could spend, spent, and what it did not try."""
         return {"steps": self.total, "spent": self.spent, "step_seconds": round(self.step_seconds, 6),
                 "tried": len(self.tried), "not_tried": list(self.not_tried),
-                "complete": not self.cut_by_deadline}
+                "min_candidates": MIN_CANDIDATES, "complete": not self.cut_by_deadline}
