@@ -44,7 +44,7 @@ def diagnose(job: dict[str, Any], emit: Emit, started: float) -> dict[str, Any]:
         report = examine(loaded, settings, emit, mode=job.get("mode", "probe"),
                          sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"))
     except LoadError as failure:
-        report = Report.failed(job["script"], [], settings.to_dict(),
+        report = Report.failed(job["script"], job.get("argv", []), settings.to_dict(),
                                ErrorInfo(type=failure.kind, message=failure.message,
                                          where=failure.where, hint=failure.hint,
                                          detail=failure.detail))
