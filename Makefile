@@ -37,6 +37,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/corpus_bench.py $(CORPUS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

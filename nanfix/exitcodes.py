@@ -1,7 +1,8 @@
 """Exit codes, in the convention of ruff and mypy (documented in README.md).
 
 0  healthy (or --exit-zero)
-1  a training problem: the verdict is `diverges` or `stalls` (for `check`, per --fail-on)
+1  a training problem: the verdict is `diverges` or `stalls` (for `check`, per --fail-on; a
+   task that a finding makes meaningless, `verdict_reason`, fails every --fail-on)
 2  usage or configuration error: bad flags, missing file, malformed config or dataset config
 3  the user's script failed: it raised, never reached fit, crashed, hung or ran out of memory
 4  nanfix itself failed (a bug: please report it with --debug)
@@ -40,6 +41,8 @@ def for_report(report: dict[str, Any], fail_on: str = "any") -> int:
             return SCRIPT_FAILED
     if verdict is Verdict.DIVERGES and fail_on in ("diverges", "any", "stalls"):
         return TRAINING_PROBLEM
+    if verdict is Verdict.STALLS and report.get("verdict_reason"):
+        return TRAINING_PROBLEM  # a task its own data make meaningless fails every gate
     if verdict is Verdict.STALLS and fail_on in ("stalls", "any"):
         return TRAINING_PROBLEM
     return HEALTHY

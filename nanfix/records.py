@@ -36,6 +36,8 @@ class StallKind(str, Enum):
     COLLAPSED = "collapsed"  # learned at first, then fell back to its starting loss
     ACCURACY_AT_CHANCE = "accuracy_at_chance"  # the loss fell, the accuracy did not rise
     NO_PROGRESS = "no_progress"  # the loss did not fall clearly within the budget
+    MEAN_ONLY = "mean_only"  # a regression no better than predicting the targets' mean
+    ONE_CLASS = "one_class"  # right every time by predicting one class: the targets hold one
 
 
 class FixOutcome(str, Enum):
@@ -295,6 +297,8 @@ class Report:
     script_output: str = ""  # the tail of what the user's script printed
     likely_cause: LikelyCause | None = None
     budget: dict[str, Any] | None = None  # the fix sweep's budget in probed steps, and its use
+    # Why the verdict differs from what the curve shows (a task a finding calls meaningless).
+    verdict_reason: str | None = None
 
     @classmethod
     def failed(cls, script: str, argv: list[str], settings: dict[str, Any], error: ErrorInfo,

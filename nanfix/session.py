@@ -25,7 +25,16 @@ from nanfix.probe.build import build_trainer
 from nanfix.probe.localize import name_first_op
 from nanfix.probe.run import Deadline, probe
 from nanfix.probe.setup import TrainSetup, from_capture
-from nanfix.records import ErrorInfo, ErrorKind, Outcome, ProbeResult, Report, Stage, Verdict
+from nanfix.records import (
+    ErrorInfo,
+    ErrorKind,
+    Finding,
+    Outcome,
+    ProbeResult,
+    Report,
+    Stage,
+    Verdict,
+)
 from nanfix.report.serialize import report_to_dict
 from nanfix.sweep import axis
 from nanfix.sweep.cause import likely_cause
@@ -53,14 +62,25 @@ def diagnose(job: dict[str, Any], emit: Emit, started: float) -> dict[str, Any]:
     return report_to_dict(report)
 
 
-def verdict_of(baseline: ProbeResult) -> Verdict:
+def verdict_of(baseline: ProbeResult, found: list[Finding] | None = None) -> tuple[Verdict, str | None]:
+    """The verdict on the training as it is, and why when it is not what the curve shows.
+
+    A finding that makes the task meaningless (`findings.voiding`: labels that are not
+    labels, one class left, targets the output cannot produce) decides it: a curve that looks
+    healthy then learns nothing real, so the verdict is `stalls`, never `healthy`.
+    """
     if baseline.count(Outcome.DIVERGED):
-        return Verdict.DIVERGES
+        return Verdict.DIVERGES, None
     if baseline.count(Outcome.STALLED):
-        return Verdict.STALLS
-    if baseline.seeds_ok:
-        return Verdict.HEALTHY
-    return Verdict.ERROR
+        return Verdict.STALLS, None
+    if not baseline.seeds_ok:
+        return Verdict.ERROR, None
+    voiding = findings.voiding(found or [])
+    if voiding:
+        codes = ", ".join(item.code for item in voiding)
+        return Verdict.STALLS, (f"The loss curve looks healthy, but {codes} makes the task meaningless "
+                                f"({voiding[0].title.lower()}): what it learns is not the task.")
+    return Verdict.HEALTHY, None
 
 
 def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
@@ -93,7 +113,7 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     context.numerics = name_first_op(trainer, baseline)
     context.baseline = baseline
     report.findings = fixes.link(findings.ordered(report.findings + findings.run(Stage.PROBE, context)))
-    report.verdict = verdict_of(baseline)
+    report.verdict, report.verdict_reason = verdict_of(baseline, report.findings)
     if report.verdict is Verdict.ERROR:
         reasons = sorted({run.reason for run in baseline.runs if run.reason})
         report.error = ErrorInfo(type=ErrorKind.TRAINING_FAILED,

@@ -37,6 +37,9 @@ FAMILIES = {
     "data",
     "stable_loss",
     "optimizer",
+    "loss",
+    "batch_size",
+    "regularization",
 }
 PREFLIGHT_CODES = {
     "D101",
@@ -48,15 +51,19 @@ PREFLIGHT_CODES = {
     "L202",
     "L203",
     "L204",
+    "L205",
     "P301",
     "P302",
     "P303",
     "P304",
     "P305",
+    "P306",
     "M401",
     "M402",
     "M403",
+    "M404",
     "O501",
+    "O502",
     "K601",
 }
 

@@ -204,6 +204,30 @@ def _label_format(y: np.ndarray, units: int) -> str:
     return "continuous"
 
 
+SQUARED_LOSSES = {"mean_squared_error", "mse", "meansquarederror"}
+ABSOLUTE_LOSSES = {"mean_absolute_error", "mae", "meanabsoluteerror"}
+
+
+def constant_guess_loss(task: Task, y: Any) -> float | None:
+    """A regression's loss when it predicts the best constant (the mean for squared error, the
+    median for absolute error) on targets `y`: a model that does no better learned nothing
+    about its inputs. None where the loss is not one of those two."""
+    if task.kind != "regression" or isinstance(y, (list, tuple, dict)):
+        return None
+    y = np.asarray(y, dtype=np.float64)
+    if y.size == 0:
+        return None
+    rows = y.reshape(y.shape[0], -1)
+    rows = rows[np.isfinite(rows).all(axis=1)]
+    if rows.shape[0] < 2:
+        return None
+    if task.loss_name in SQUARED_LOSSES:
+        return float(np.mean((rows - rows.mean(axis=0)) ** 2))
+    if task.loss_name in ABSOLUTE_LOSSES:
+        return float(np.mean(np.abs(rows - np.median(rows, axis=0))))
+    return None
+
+
 def _chance(kind: str, y: np.ndarray, units: int, label_format: str):
     if kind == "regression":
         return None, None

@@ -234,3 +234,26 @@ def class_ids(y: Nest) -> np.ndarray:
     if y.ndim > 1 and y.shape[-1] > 1:
         return np.argmax(y, axis=-1).reshape(-1)
     return np.asarray(y).reshape(-1).astype("int64")
+
+
+# A flat row this wide of whole numbers in 0..255 is a flattened image (4x4 patches and up);
+# raw pixels also reach past half the range somewhere (digits at 0..16 are not 0..255 pixels).
+PIXEL_COLUMNS = 16
+PIXEL_HIGH = 127
+
+
+def looks_like_pixels(x: Any) -> bool:
+    """Whole numbers within 0..255 that reach past 127, stored as bytes, laid out as an image
+    or as many columns of one (a flattened image). Tabular columns that merely lie within
+    0..255 (ages, scores) are not pixels: "divide by 255" would be the wrong words for them."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or x.ndim < 2 or x.size == 0:
+        return False
+    sample = x.reshape(-1)[:200000]
+    if np.issubdtype(sample.dtype, np.floating):
+        sample = sample[np.isfinite(sample)]
+    if sample.size == 0 or sample.min() < 0 or not PIXEL_HIGH < sample.max() <= 255:
+        return False
+    whole = bool(np.all(np.mod(sample, 1) == 0))
+    laid_out = x.dtype == np.uint8 or x.ndim >= 3 or int(np.prod(x.shape[1:])) >= PIXEL_COLUMNS
+    return whole and laid_out

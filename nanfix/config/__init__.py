@@ -21,6 +21,10 @@ class Thresholds:
     learn_loss_drop: float = 0.10
     # ...and, for classifiers, its accuracy rose this fraction of the way from chance to 1.
     learn_accuracy_gain: float = 0.10
+    # ...and, for regressions with a squared or absolute error, its loss ended at least this
+    # fraction below the loss of predicting the best constant (R² of 0.1 for squared error):
+    # learning only the targets' mean is not learning.
+    learn_regression_gain: float = 0.10
     # Loss within this relative distance of the uniform-guess loss is "at chance".
     chance_tolerance: float = 0.03
     # Weights whose norm grew by this factor during the probe are "growing".
@@ -29,6 +33,24 @@ class Thresholds:
     dead_relu_fraction: float = 0.5
     # Fraction of saturated sigmoid/tanh outputs worth a warning.
     saturation_fraction: float = 0.5
+    # Gradients vanish when the first weighted layer's median RMS gradient is below this
+    # fraction of the last one's (a deep sigmoid stack loses ~4x per layer)...
+    vanishing_gradient_ratio: float = 1e-3
+    # ...counted only for networks with at least this many weighted layers.
+    vanishing_min_layers: int = 4
+    # A stalled loss oscillates when the spread of its second half is this share of its mean
+    # and it crosses its own running trend on this share of the steps.
+    oscillation_spread: float = 0.5
+    oscillation_crossings: float = 0.3
+    # A stalled training converges too slowly when no layer's weight norm changed by this
+    # fraction over the probe: every step is far too small.
+    slow_weight_change: float = 0.01
+    # Pre-flight: batches of at most this many samples with SGD momentum of at least
+    # `tiny_batch_momentum` follow one sample's gradient and swing past the minimum.
+    tiny_batch: int = 2
+    tiny_batch_momentum: float = 0.9
+    # Pre-flight: an l1/l2 factor of at least this much makes the penalty outweigh the data.
+    regularization_limit: float = 0.1
     # Adam: sqrt(v_hat) within this factor of epsilon counts as collapsed.
     adam_v_epsilon_factor: float = 10.0
     # Adam: fraction of parameters whose sqrt(v_hat) collapsed toward epsilon worth a warning.
@@ -37,6 +59,9 @@ class Thresholds:
     gradient_explode_factor: float = 1000.0
     # A classifier predicting one class for this share of the samples "predicts one class".
     constant_prediction_share: float = 0.95
+    # ...and one that does so with at least this accuracy learned nothing: its targets hold
+    # (almost) one class, so the loss and the accuracy mean nothing.
+    one_class_accuracy: float = 0.99
     # A stall "learned, then collapsed" when its best loss fell below this fraction of its
     # start and its final loss came back above `collapse_return` of its start.
     collapse_best: float = 0.7

@@ -22,7 +22,7 @@ from nanfix.findings import (  # noqa: F401 - importing registers the rules
     stalls,
     units,
 )
-from nanfix.findings.catalog import RULES, Context, Rule, finding, rule
+from nanfix.findings.catalog import RULES, Context, Rule, finding, rule, voiding
 from nanfix.records import Finding, Severity, Stage
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -58,4 +58,5 @@ def get(code: str) -> Rule | None:
     return RULES.get(code.upper())
 
 
-__all__ = ["BROKEN_CHECK", "RULES", "Context", "Rule", "finding", "rule", "run", "ordered", "get"]
+__all__ = ["BROKEN_CHECK", "RULES", "Context", "Rule", "finding", "rule", "run", "ordered", "get",
+           "voiding"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanfix.capture.task import inputs_are_ids
+from nanfix.capture.training_data import looks_like_pixels
 from nanfix.findings.catalog import Context, finding, rule
 from nanfix.records import Severity, Stage
 
@@ -234,6 +235,7 @@ def nonfinite_inputs(context: Context):
     "Targets contain NaN or Inf",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    voids_task=True,
     explanation="""
 Some target values are NaN or Inf. The loss of any batch that contains one is NaN, so its
 gradients are NaN and the weights are poisoned at the first such batch: `loss: nan` from then
@@ -320,7 +322,7 @@ def unscaled_inputs(context: Context):
     seen = stats.column_count > 0
     magnitude = np.fmax(np.abs(stats.column_min), np.abs(stats.column_max))
     large_columns = int(np.sum(seen & (magnitude > limit)))
-    pixels = stats.integer_valued and stats.minimum >= 0 and stats.maximum <= 255
+    pixels = looks_like_pixels(context.x_array()) if context.x_array() is not None else False
     note = (
         "looks like raw 0..255 pixels: divide by 255"
         if pixels

@@ -75,6 +75,10 @@ class Rule:
     stage: Stage
     explanation: str
     detect: Callable[[Context], Any]
+    # An error of this rule makes the task itself meaningless (labels that are not labels, one
+    # class left, targets the output cannot produce): a curve that looks fine then learns
+    # nothing real, so the verdict can never be healthy (`voiding`).
+    voids_task: bool = False
 
     def finding(self, message: str, where: str | None = None, severity: Severity | None = None,
                 **evidence: Any) -> Finding:
@@ -86,14 +90,15 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, title: str, severity: Severity, *, stage: Stage,
-         explanation: str):
+         explanation: str, voids_task: bool = False):
     """Register the decorated detector as catalog entry `code`."""
     stage = Stage(stage)
 
     def register(detect: Callable[[Context], Any]) -> Callable[[Context], Any]:
         if code in RULES:
             raise ValueError(f"finding code {code} registered twice")
-        RULES[code] = Rule(code, name, title, severity, stage, explanation.strip(), detect)
+        RULES[code] = Rule(code, name, title, severity, stage, explanation.strip(), detect,
+                           voids_task=voids_task)
         return detect
 
     return register
@@ -103,3 +108,9 @@ def finding(code: str, message: str, where: str | None = None, severity: Severit
             **evidence: Any) -> Finding:
     """Build a Finding for a registered code (used inside detectors)."""
     return RULES[code].finding(message, where=where, severity=severity, **evidence)
+
+
+def voiding(findings: list[Finding]) -> list[Finding]:
+    """The error findings that make the task meaningless, whatever the curve shows."""
+    return [item for item in findings if item.severity is Severity.ERROR
+            and item.code in RULES and RULES[item.code].voids_task]

@@ -89,6 +89,7 @@ def _rows_where(mask: np.ndarray) -> list[int]:
     "Labels are not in the format the loss expects",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    voids_task=True,
     explanation="""
 Keras has two cross-entropies for one-of-K classification and they want different labels:
 categorical_crossentropy wants one-hot rows (shape (n, K)), sparse_categorical_crossentropy
@@ -141,6 +142,7 @@ def label_format_mismatch(context: Context):
     "Class labels do not fit the output layer",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    voids_task=True,
     explanation="""
 The labels name classes the model cannot output. With sparse_categorical_crossentropy every
 class id must lie in [0, K) for an output of K units: an id of K or more (labels counted from
@@ -204,6 +206,7 @@ def _scaled_note(values: np.ndarray) -> str:
     "Labels are not class ids or one-hot rows",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    voids_task=True,
     explanation="""
 The loss expects class labels but the targets are not labels: fractional values where
 integer class ids are expected, or one-hot rows that are negative or do not sum to 1. The
@@ -238,6 +241,8 @@ def labels_not_class_ids(context: Context):
         )
     if family == "categorical" and _one_hot_shaped(y, context):
         rows = values.reshape(-1, values.shape[-1])
+        if np.isin(rows, (0.0, 1.0)).all() and (rows.sum(axis=1) > 1).any():
+            return None  # multi-label 0/1 rows are labels: the loss is wrong for them (P306)
         usable = np.isfinite(rows).all(axis=1)
         negative = (rows < 0).any(axis=1) & usable
         sums = rows.sum(axis=1)
@@ -299,6 +304,7 @@ def _elementwise_targets(context: Context) -> bool:
     "Targets the model cannot produce",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    voids_task=True,
     explanation="""
 Some targets lie outside what the model can output: outside 0..1 for a sigmoid or softmax
 output (and for binary cross-entropy, whose targets are probabilities), below 0 for
@@ -352,4 +358,69 @@ def targets_outside_output_range(context: Context):
         activation=context.task.output_activation,
         loss=context.task.loss_name,
         rows=_rows_where(outside),
+    )
+
+
+def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray, str] | None:
+    """The target values as the loss sees them, and how it reads them: class ids cast to
+    integers for a sparse loss, the hot column of one-hot rows, the raw values otherwise."""
+    family = loss_family(context.task)
+    values = np.asarray(y, dtype=np.float64)
+    if family == "sparse" and not _one_hot_shaped(y, context):
+        finite = values[np.isfinite(values)]
+        return np.trunc(finite).astype(np.int64), "once cast to the integer class ids the loss reads"
+    if _one_hot_shaped(y, context) and (family == "categorical" or context.task.label_format == "onehot"):
+        rows = values.reshape(-1, values.shape[-1])
+        rows = rows[np.isfinite(rows).all(axis=1)]
+        return np.argmax(rows, axis=1), "as the hot column of each one-hot row"
+    finite = values.reshape(values.shape[0], -1) if values.ndim > 1 else values.reshape(-1, 1)
+    finite = finite[np.isfinite(finite).all(axis=1)]
+    return finite, ""
+
+
+@rule(
+    "L205",
+    "degenerate-targets",
+    "Every target is the same",
+    Severity.ERROR,
+    stage=Stage.PREFLIGHT,
+    voids_task=True,
+    explanation="""
+Every training target is the same value, or the same class once the loss reads it (a sparse
+cross-entropy casts its labels to integers, so labels divided by 255 with the images all become
+class 0). There is nothing to learn: the model outputs that one answer, the loss falls to about
+zero and the accuracy reads 1.0 from the first steps, which looks like a perfect training and is
+none. It is not a training problem that a learning rate or an optimizer can fix.
+Check how the targets were built: keep class labels as integers 0..K-1 (scale only the inputs),
+check that the label column is the one you meant, and that the data were not filtered to one class.""",
+)
+def degenerate_targets(context: Context):
+    y = _targets(context)
+    if y is None or y.shape[0] < 2:
+        return None
+    read = _classes_the_loss_reads(y, context)
+    if read is None:
+        return None
+    values, how = read
+    if values.shape[0] < 2:
+        return None
+    distinct = np.unique(values, axis=0)
+    if distinct.shape[0] != 1:
+        return None
+    value = distinct[0]
+    shown = f"{float(np.ravel(value)[0]):g}" if np.size(value) == 1 else \
+        "[" + ", ".join(f"{v:g}" for v in np.ravel(value)[:SHOWN]) + "]"
+    raw = np.asarray(y, dtype=np.float64)
+    raw = raw[np.isfinite(raw)]
+    spread = f" (the labels span {raw.min():.4g}..{raw.max():.4g})" \
+        if how and raw.size and raw.min() != raw.max() else ""
+    what = f"class {shown}" if how else f"the value {shown}"
+    return finding(
+        "L205",
+        f"all {values.shape[0]} targets are {what}{' ' + how if how else ''}{spread}: a loss "
+        "near 0 and an accuracy of 1.0 will mean nothing",
+        where=context.origin("fit"),
+        value=np.ravel(value).tolist()[:SHOWN],
+        samples=int(values.shape[0]),
+        read_as=how or "values",
     )

@@ -431,3 +431,44 @@ def float16_without_loss_scaling(context: Context):
         layers=half_layers[:SHOWN_LAYERS],
         optimizer=type(optimizer).__name__,
     )
+
+
+REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+
+
+def regularization_factors(layer: Any) -> dict[str, float]:
+    """{"kernel_regularizer": 10.0, ...}: the largest l1/l2 factor of each regularizer."""
+    out = {}
+    for key in REGULARIZER_KEYS:
+        regularizer = getattr(layer, key, None)
+        factors = [getattr(regularizer, name, None) for name in ("l1", "l2")]
+        factors = [float(f) for f in factors if isinstance(f, (int, float)) or hasattr(f, "__float__")]
+        if regularizer is not None and factors and max(factors) > 0:
+            out[key] = max(factors)
+    return out
+
+
+@rule("M404", "dominant-regularization", "Regularisation that outweighs the data", Severity.WARNING,
+      stage=Stage.PREFLIGHT,
+      explanation="""
+A layer's l1/l2 penalty factor is so large (0.1 and up; the usual values are 1e-5 .. 1e-3) that
+the penalty, summed over every weight, outweighs the data term of the loss: the fastest way to
+lower the total loss is to shrink every weight to zero, so the model ends up predicting a
+constant and the loss stalls at the penalty's floor.
+Use a factor of 1e-4 (keras.regularizers.L2(1e-4)) or remove the regularizer; raise it slowly
+only if the model overfits.""")
+def dominant_regularization(context: Context):
+    limit = context.thresholds.regularization_limit
+    heavy = []
+    for layer in _layers(context.model):
+        for key, factor in regularization_factors(layer).items():
+            if factor >= limit:
+                heavy.append((factor, layer, key))
+    if not heavy:
+        return None
+    factor, layer, key = max(heavy, key=lambda item: item[0])
+    return finding("M404", f"{_named(layer)} has {key} with factor {factor:g} "
+                           f"({len(heavy)} regularizer(s) at {limit:g} or more): the penalty "
+                           "outweighs the data",
+                   where=origin_of(layer), layer=layer.name, factor=factor,
+                   layers=sorted({item[1].name for item in heavy}))

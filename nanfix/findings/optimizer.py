@@ -151,3 +151,37 @@ def legacy_keras_api(context: Context):
             )
         )
     return found or None
+
+
+@rule(
+    "O502",
+    "tiny-batch",
+    "Batches of one or two samples with heavy momentum",
+    Severity.WARNING,
+    stage=Stage.PREFLIGHT,
+    explanation="""
+Each step follows the gradient of one or two samples, which points somewhere different every
+time; heavy momentum (0.9 and up) adds those steps up, so the weights swing past the minimum and
+the loss oscillates instead of settling. The same rate that trains well with 32 samples a batch
+can fail to converge here, and each epoch takes one step per sample.
+Use a larger batch (batch_size=32 is the usual start), or less momentum and a lower rate.""",
+)
+def tiny_batch(context: Context):
+    optimizer = _inner(context.optimizer)
+    batch = getattr(context.data, "batch_size", None)
+    momentum = getattr(optimizer, "momentum", None)
+    try:
+        momentum = float(momentum) if momentum is not None else None
+    except (TypeError, ValueError):
+        momentum = None
+    thresholds = context.thresholds
+    if not batch or batch > thresholds.tiny_batch or momentum is None or momentum < thresholds.tiny_batch_momentum:
+        return None
+    return finding(
+        "O502",
+        f"batch_size={batch} with {type(optimizer).__name__}(momentum={momentum:g}): each step "
+        "follows one sample's gradient and the momentum swings past the minimum",
+        where=context.origin("fit"),
+        batch_size=int(batch),
+        momentum=momentum,
+    )

@@ -30,6 +30,16 @@ def _output_where(context: Context) -> str | None:
     return origin_of(output_layer(context.model)) or context.origin("compile")
 
 
+def _hidden_by_keras3(activation: str, loss: str) -> str:
+    """What Keras 3 does with a cross-entropy behind a sigmoid or softmax, said plainly."""
+    if activation not in PROBABILITY_ACTIVATIONS:
+        return ""
+    return (f". Keras 3 hides this: it computes {loss} from the logits behind the {activation} "
+            "(as if from_logits=True), so the script may train here, yet it is wrong: the "
+            f"model's predictions are {activation} outputs, not what the loss scored, and Keras 2 "
+            "(tf.keras) or another framework computes the loss on them and trains badly")
+
+
 @rule(
     "P301",
     "output-loss-mismatch",
@@ -37,14 +47,14 @@ def _output_where(context: Context) -> str | None:
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     explanation="""
-The loss expects probabilities from a particular output: categorical cross-entropy expects a
-softmax (each row sums to 1), binary cross-entropy a sigmoid (each value in 0..1). With
-from_logits=False Keras takes the outputs as those probabilities: it rescales sigmoid rows to
-sum to 1 and clips everything to [1e-7, 1 - 1e-7], so linear or relu outputs outside that range
-get no gradient at all. Training stalls at the uniform-guess loss (ln 10 = 2.3026 for ten
-classes) or goes NaN, depending on the seed.
-Use the matching output activation (softmax for one-of-K, sigmoid for binary/multi-label), or
-make the output linear and pass from_logits=True to the loss, which is also more stable.""",
+Categorical cross-entropy expects a softmax (rows summing to 1), binary cross-entropy a sigmoid
+(values in 0..1). Keras clips other outputs to [1e-7, 1 - 1e-7], so linear or relu outputs
+beyond that get no gradient: training stalls at the uniform-guess loss (2.3026 for ten classes)
+or goes NaN. Keras 3 hides one form: behind any sigmoid or softmax it computes the loss from the
+logits underneath, so categorical cross-entropy behind a sigmoid trains here; the predictions
+are still sigmoid outputs that do not sum to 1, and Keras 2 (tf.keras) trains on them and stalls.
+Use the matching output activation (softmax for one-of-K, sigmoid for binary/multi-label), or a
+linear output with from_logits=True, which is also more stable.""",
 )
 def output_loss_mismatch(context: Context):
     task = context.task
@@ -64,7 +74,7 @@ def output_loss_mismatch(context: Context):
             "P301",
             f"the output layer uses {activation} but {task.loss_name} expects a softmax "
             "distribution: use activation='softmax', or a linear output with "
-            "from_logits=True",
+            f"from_logits=True{_hidden_by_keras3(activation, task.loss_name)}",
             where=_output_where(context),
             activation=activation,
             loss=task.loss_name,
@@ -75,7 +85,8 @@ def output_loss_mismatch(context: Context):
         return finding(
             "P301",
             f"a softmax over {units} units with {task.loss_name}: for one-of-K "
-            "classes use categorical_crossentropy, for independent labels use sigmoid",
+            "classes use categorical_crossentropy, for independent labels use sigmoid"
+            f"{_hidden_by_keras3(activation, task.loss_name)}",
             where=_output_where(context),
             severity=Severity.WARNING,
             activation=activation,
@@ -104,6 +115,7 @@ def output_loss_mismatch(context: Context):
     "Softmax over a single unit",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    voids_task=True,
     explanation="""
 A softmax normalises its inputs so that they sum to 1; over a single unit that is always
 exactly 1.0, whatever the input. The model's prediction never changes, its gradient is zero,
@@ -374,4 +386,43 @@ def mse_on_classifier(context: Context):
         loss=task.loss_name,
         label_format=task.label_format,
         activation=activation,
+    )
+
+
+@rule(
+    "P306",
+    "loss-target-mismatch",
+    "Multi-label targets under a one-class loss",
+    Severity.ERROR,
+    stage=Stage.PREFLIGHT,
+    explanation="""
+The targets are multi-label rows (several 1s per sample: tags, attributes) but the loss is a
+categorical cross-entropy, which assumes exactly one class per sample and a softmax that shares
+one unit of probability among the classes. The classes compete for it, so the model cannot say
+"yes" to two labels at once: the loss stays high and the per-label accuracy is poor. Keras 3
+does not complain.
+Give each label its own sigmoid and use binary_crossentropy: Dense(K, activation="sigmoid")
+with loss="binary_crossentropy" (and metrics such as keras.metrics.BinaryAccuracy).""",
+)
+def multilabel_under_categorical(context: Context):
+    task = context.task
+    if not single_output(context.model) or loss_family(task) not in ("categorical", "sparse"):
+        return None
+    if task.label_format != "binary" or (task.classes or 1) < 2:
+        return None
+    y = context.y_array().reshape(-1, task.classes) if context.y_array().size % task.classes == 0 else None
+    if y is None:
+        return None
+    per_row = y.sum(axis=1)
+    several = int((per_row > 1).sum())
+    if several == 0:
+        return None
+    return finding(
+        "P306",
+        f"{several} of {y.shape[0]} target rows have several 1s (up to {int(per_row.max())}: "
+        f"multi-label) but the loss is {task.loss_name}, which assumes one class per sample: "
+        "use sigmoid outputs with binary_crossentropy",
+        where=context.origin("compile"),
+        rows_with_several=several,
+        loss=task.loss_name,
     )

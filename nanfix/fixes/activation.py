@@ -29,7 +29,7 @@ from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("M401", "N701", "N703", "S801", "S802", "S803", "U901", "U902")
+ANSWERS = ("M401", "N701", "N703", "S801", "S802", "S803", "U901", "U902", "U903")
 UNBOUNDED = ("exponential",)
 SATURATING = ("sigmoid", "tanh", "hard_sigmoid", "softsign")
 DEEP_STACK = 3  # this many saturating hidden layers count as a deep sigmoid stack

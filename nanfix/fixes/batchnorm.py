@@ -44,9 +44,9 @@ from nanfix.probe.setup import TrainSetup, model_config
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("M402", "N701", "N703", "N704", "N705", "S801", "S802", "U901", "U902")
+ANSWERS = ("M402", "N701", "N703", "N704", "N705", "S801", "S802", "U901", "U902", "U903")
 # The findings that say the activations' scale drifts: only then is the family proposed...
-SCALE_DRIFT = frozenset({"M402", "N704", "N705", "S802", "U901", "U902"})
+SCALE_DRIFT = frozenset({"M402", "N704", "N705", "S802", "U901", "U902", "U903"})
 # ...unless the drift starts in the inputs: unscaled inputs are answered by scaling them, and
 # normalising inside the network would only hide that cause.
 UNSCALED_INPUTS = "D104"

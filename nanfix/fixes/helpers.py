@@ -19,7 +19,7 @@ from nanfix.records import Finding
 DATA_PROBLEM_CODES = ("D101", "D102", "L202", "L203")
 # The probe findings of a divergence, and of a stall: families choose their grids by them.
 DIVERGENCE_CODES = frozenset({"N701", "N702", "N703", "N704", "N705"})
-STALL_CODES = frozenset({"S801", "S802", "S803"})
+STALL_CODES = frozenset({"S801", "S802", "S803", "S805"})
 RELU_LIKE = ("relu", "relu6", "elu", "selu", "leaky_relu", "gelu", "silu", "swish")
 LAYOUT_CLASSES = ("Dropout", "Flatten", "Reshape", "SpatialDropout1D", "SpatialDropout2D",
                   "GaussianNoise", "GaussianDropout", "AlphaDropout")

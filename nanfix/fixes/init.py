@@ -20,7 +20,7 @@ from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("M402", "N701", "N703", "N704", "N705", "S801", "S802", "U901", "U902")
+ANSWERS = ("M402", "N701", "N703", "N704", "N705", "S801", "S802", "U901", "U902", "U903")
 RANDOM = ("RandomNormal", "TruncatedNormal", "RandomUniform")
 
 

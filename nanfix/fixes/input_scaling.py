@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from nanfix.capture.task import inputs_are_ids
-from nanfix.capture.training_data import TrainingData
+from nanfix.capture.training_data import TrainingData, looks_like_pixels
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.source.edits import DataEdit
 from nanfix.probe.setup import TrainSetup
@@ -62,8 +62,8 @@ def _standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
 
 
 def _min_max(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    low, high = train.min(), train.max()
-    return (x - low) / (high - low)
+    low, high = train.min(axis=0), train.max(axis=0)
+    return (x - low) / (high - low + 1e-7)
 
 
 @family("input_scaling", "Scale the inputs", answers=ANSWERS, priority=20)
@@ -76,8 +76,11 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
         return []
     low, high = float(values.min()), float(values.max())
     spread = float(np.median(np.std(x.reshape(len(x), -1), axis=0)))
-    span = f"inputs span {low:.3g}..{high:.3g}"
-    pixels = low >= 0 and 1.5 < high <= 255
+    tabular = x.ndim == 2
+    what = f"the {x.shape[1]} input columns" if tabular else "the inputs"
+    span = f"{what} span {low:.3g}..{high:.3g}"
+    per = "per column" if tabular else "per feature"
+    pixels = looks_like_pixels(x)
     fixes = []
     if pixels:
         fixes.append(Fix(
@@ -92,9 +95,9 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
     if max(abs(low), abs(high)) > 5.0 or spread > 3.0 or 0 < spread < 0.05:
         fixes.append(Fix(
             id="inputs-standardise", family="input_scaling",
-            title="Standardise the inputs (zero mean, unit variance per feature)",
+            title=f"Standardise {what} (zero mean, unit variance {per})",
             transform=transform_inputs(_standardise),
-            changes=(f"x → (x - mean) / std per feature, from the training inputs ({span})",),
+            changes=(f"x → (x - mean) / std {per}, from the training inputs ({span})",),
             edits=(DataEdit(("{x}_mean, {x}_std = {x}.mean(axis=0), {x}.std(axis=0) + 1e-7",
                              "{x} = ({x} - {x}_mean) / {x}_std"),
                             ("{x_val} = ({x_val} - {x}_mean) / {x}_std",),
@@ -103,12 +106,12 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
         if not pixels and high > low:
             fixes.append(Fix(
                 id="inputs-min-max", family="input_scaling",
-                title="Min-max scale the inputs to 0..1",
+                title=f"Min-max scale {what} to 0..1 ({per})",
                 transform=transform_inputs(_min_max),
-                changes=(f"x → (x - {low:.3g}) / ({high:.3g} - {low:.3g}) ({span})",),
-                edits=(DataEdit(("{x}_min, {x}_max = {x}.min(), {x}.max()",
-                                 "{x} = ({x} - {x}_min) / ({x}_max - {x}_min)"),
-                                ("{x_val} = ({x_val} - {x}_min) / ({x}_max - {x}_min)",),
+                changes=(f"x → (x - min) / (max - min) {per}, from the training inputs ({span})",),
+                edits=(DataEdit(("{x}_min, {x}_max = {x}.min(axis=0), {x}.max(axis=0)",
+                                 "{x} = ({x} - {x}_min) / ({x}_max - {x}_min + 1e-7)"),
+                                ("{x_val} = ({x_val} - {x}_min) / ({x}_max - {x}_min + 1e-7)",),
                                 comment="min-max scale with the training range"),),
                 magnitude=1.5))
     return fixes

@@ -18,11 +18,15 @@ from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("N701", "N702", "N703", "N704", "N705", "N706",
-           "O501", "S801", "S802", "S803", "U901", "U902")
+           "O501", "S801", "S802", "S803", "S804", "S805", "U901", "U902")
 # The order is the order of trying: whole decades first, so a tight cap still spans them.
 LOWER = (0.1, 0.01, 0.001, 0.3, 0.03, 0.003)
 HIGHER = (10.0, 100.0, 3.0)
 MAX_RAISED = 1.0  # a raised rate above this is not a plausible cure for a stall
+# Each optimizer's usual rate: a stall at a rate orders of magnitude below it is tried there
+# first (Adam at 1e-6 needs x1000, more than the grid's raises).
+USUAL_RATES = {"Adam": 1e-3, "AdamW": 1e-3, "Nadam": 1e-3, "Adamax": 2e-3, "RMSprop": 1e-3,
+               "Lion": 1e-4, "Lamb": 1e-3, "SGD": 1e-2, "Adagrad": 1e-2, "Adadelta": 1.0}
 
 
 def current_rate(setup: TrainSetup) -> float | None:
@@ -40,9 +44,13 @@ def learning_rate(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
         values = [float(value) for value in grid]
     else:
         factors = list(LOWER)
-        if stalls(findings) and not diverges(findings):
+        raising = stalls(findings) and not diverges(findings)
+        if raising:
             factors = list(HIGHER) + factors
         values = [rate * factor for factor in factors]
+        usual = USUAL_RATES.get(setup.optimizer_name)
+        if raising and usual and usual > rate * max(HIGHER):
+            values.insert(0, usual)
     fixes = []
     for value in values:
         value = tidy(value)

@@ -16,7 +16,7 @@ from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("M403", "N701", "N703", "S801", "S803")
+ANSWERS = ("M403", "N701", "N703", "S801", "S803", "S805")
 ADAM_RATE = 0.001
 
 

@@ -29,6 +29,9 @@ def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
     """(the evaluation loss fell enough, the accuracy rose enough above chance)."""
     start, final = run.start_loss, run.final_loss
     loss_fell = start is not None and final is not None and final <= start - thresholds.learn_loss_drop * abs(start)
+    guess = run.signals.get("constant_guess_loss")
+    if loss_fell and guess is not None and final is not None:
+        loss_fell = final <= (1.0 - thresholds.learn_regression_gain) * guess
     return loss_fell, accuracy_learned(run.val_accuracy, task, thresholds)
 
 
@@ -55,11 +58,22 @@ def judge(run: SeedRun, task, thresholds: Thresholds, exploded_at: int | None,
         return Outcome.DIVERGED, None, "the evaluation loss is not finite at the end of the probe"
     if timed_out and run.steps_run < MIN_STEPS_FOR_A_VERDICT:
         return Outcome.TIMED_OUT, None, f"the time limit ran out after {run.steps_run} steps"
+    if one_class(run, task, thresholds):
+        return Outcome.STALLED, StallKind.ONE_CLASS, stall_reason(StallKind.ONE_CLASS, run, task)
     loss_fell, accuracy_ok = learned(run, task, thresholds)
     if loss_fell and accuracy_ok:
         return Outcome.HEALTHY, None, "finite and learning"
     stall = stall_kind(run, task, thresholds, loss_fell, accuracy_ok)
     return Outcome.STALLED, stall, stall_reason(stall, run, task)
+
+
+def one_class(run: SeedRun, task, thresholds: Thresholds) -> bool:
+    """A classifier that predicts one class for (nearly) every sample and is (nearly) always
+    right: the targets hold one class, so a falling loss and a perfect accuracy are no learning."""
+    end = run.signals.get("end_eval", {})
+    return bool(task is not None and task.is_classification and run.val_accuracy is not None
+                and (end.get("top_class_fraction") or 0) >= thresholds.constant_prediction_share
+                and run.val_accuracy >= thresholds.one_class_accuracy)
 
 
 def stall_kind(run: SeedRun, task, thresholds: Thresholds, loss_fell: bool,
@@ -76,6 +90,10 @@ def stall_kind(run: SeedRun, task, thresholds: Thresholds, loss_fell: bool,
             return StallKind.COLLAPSED
     if loss_fell and not accuracy_ok:
         return StallKind.ACCURACY_AT_CHANCE
+    guess = run.signals.get("constant_guess_loss")
+    if guess is not None and run.final_loss is not None and \
+            run.final_loss > (1.0 - thresholds.learn_regression_gain) * guess:
+        return StallKind.MEAN_ONLY
     return StallKind.NO_PROGRESS
 
 
@@ -83,6 +101,9 @@ def stall_reason(stall: StallKind, run: SeedRun, task) -> str:
     """The stall in plain words, with its numbers."""
     if stall is StallKind.CONSTANT_PREDICTIONS:
         return "the model predicts the same class for every sample"
+    if stall is StallKind.ONE_CLASS:
+        return (f"one class predicted for every sample, right {run.val_accuracy:.0%} of the time: "
+                "the targets hold one class")
     if stall is StallKind.CHANCE_LOSS:
         return task.chance_loss_text(run.final_loss)
     if stall is StallKind.COLLAPSED:
@@ -90,4 +111,8 @@ def stall_reason(stall: StallKind, run: SeedRun, task) -> str:
     if stall is StallKind.ACCURACY_AT_CHANCE:
         return (f"loss fell but accuracy stayed near chance ({run.val_accuracy:.3f} vs "
                 f"{task.chance_accuracy:.3f})")
+    if stall is StallKind.MEAN_ONLY:
+        guess = run.signals.get("constant_guess_loss")
+        return (f"loss {run.final_loss:.4g} is no better than predicting the targets' mean "
+                f"({guess:.4g}): nothing learned from the inputs")
     return "loss did not fall clearly below its start within the budget"

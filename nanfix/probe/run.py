@@ -75,7 +75,7 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     layers = sorted(set(layout.variable_layers), key=layout.variable_layers.index)
     history = {"loss": [], "accuracy": [], "grad_norm": []}
     weight_norms: dict[str, list[float | None]] = {layer: [] for layer in layers}
-    dead, saturated = [], []
+    dead, saturated, grad_rms = [], [], []
     first_weight_norm: dict[str, float] = {}
     first_nonfinite: NonFinite | None = None
     exploded_at: int | None = None
@@ -101,6 +101,8 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
             weight_norms[layer].append(finite_or_none(norms.get(layer)))
             if step == 0 and norms.get(layer) is not None:
                 first_weight_norm[layer] = norms[layer]
+        if stats["grad_rms"].size and np.all(np.isfinite(stats["grad_rms"])):
+            grad_rms.append(stats["grad_rms"])
         if stats["dead"].size:
             dead.append(stats["dead"])
         if stats["saturated"].size:
@@ -143,6 +145,8 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
                   val_accuracy=finite_or_none(end_eval["accuracy"]) if classifier else None)
     run.signals = _signals(trainer, start_eval, end_eval, history, weight_norms,
                            first_weight_norm, layout, dead, saturated, exploded_at, thresholds)
+    if grad_rms:
+        run.signals["grad_rms_by_layer"] = _layer_gradients(trainer, layout, grad_rms)
     run.outcome, run.stall, run.reason = judge(run, trainer.task, thresholds, exploded_at, timed_out)
     run.learned = run.outcome is Outcome.HEALTHY
     run.elapsed_s = time.perf_counter() - started
@@ -168,6 +172,21 @@ def _per_layer(variable_layers: list[str], values: np.ndarray) -> dict[str, floa
     return {layer: math.sqrt(total) for layer, total in squares.items()}
 
 
+def _layer_gradients(trainer, layout, grad_rms: list[np.ndarray]) -> list[list]:
+    """[layer, median RMS gradient of its kernels] for the weighted layers, input side first:
+    the first layers' gradients against the last ones' say whether gradients vanish."""
+    medians = np.median(np.stack(grad_rms), axis=0)
+    kernels = [index for index, path in enumerate(layout.variables)
+               if path.rsplit("/", 1)[-1] in ("kernel", "depthwise_kernel", "embeddings")]
+    chosen = kernels or range(len(layout.variables))
+    out: list[list] = []
+    for index in chosen:
+        layer = layout.variable_layers[index]
+        if not out or out[-1][0] != layer:
+            out.append([layer, float(medians[index])])
+    return out
+
+
 def _tail_mean(values: list[float | None], fraction: float = 0.2) -> float | None:
     tail = [v for v in values[-max(1, int(len(values) * fraction)):] if v is not None]
     return float(np.mean(tail)) if tail else None
@@ -190,6 +209,7 @@ def _signals(trainer, start_eval, end_eval, history, weight_norms, first_weight_
         "grad_norm_first": grads[0] if grads else None,
         "grad_norm_max": max(grads) if grads else None,
         "exploded_at": exploded_at,
+        "constant_guess_loss": getattr(trainer, "constant_guess_loss", None),
     }
     if dead:
         tail = np.mean(np.stack(dead[-max(1, len(dead) // 5):]), axis=0)

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from nanfix.capture.task import Task, layer_activation  # noqa: E402
+from nanfix.capture.task import Task, constant_guess_loss, layer_activation  # noqa: E402
 from nanfix.capture.training_data import TrainingData, first_array, map_nest  # noqa: E402
 
 RELU_LIKE = {"relu", "relu6", "elu", "selu", "leaky_relu", "gelu", "silu", "swish"}
@@ -47,6 +47,7 @@ class Layout:
             ("grad_max", len(self.variables)),
             ("weight_max", len(self.variables)),
             ("weight_norm", len(self.variables)),
+            ("grad_rms", len(self.variables)),
             ("act_nonfinite", len(self.activation_layers)),
             ("act_max", len(self.activation_layers)),
             ("dead", len(self.dead_layers)),
@@ -184,6 +185,8 @@ class Trainer:
         self._tensors = self._to_tensors(data.x, data.y, data.sample_weight)
         eval_x, eval_y = self._eval_arrays(eval_samples)
         self._eval_tensors = self._to_tensors(eval_x, eval_y, None)
+        self.constant_guess_loss = constant_guess_loss(task, eval_y)
+        self.skips_overflow = type(self.optimizer).__name__ == "LossScaleOptimizer"
         self.step_fn = tf.function(self._step, jit_compile=False, reduce_retracing=True)
         self.eval_fn = tf.function(self._evaluate, jit_compile=False, reduce_retracing=True)
 
@@ -233,13 +236,22 @@ class Trainer:
             scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, trainable)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, trainable, strict=False)]
-        grad_max = [tf.reduce_max(tf.abs(tf.cast(g, tf.float32))) for g in grads]
-        grad_sq = tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads]) if grads else tf.constant(0.0)
+        scale = tf.cast(self.optimizer.dynamic_scale, tf.float32) if self.skips_overflow else None
         self.optimizer.apply_gradients(zip(grads, trainable, strict=False))
+        if scale is not None:
+            # a LossScaleOptimizer skips a step whose scaled gradients overflowed and lowers
+            # its scale: those gradients are its own business, not a divergence; the others
+            # are measured unscaled
+            grads = [tf.where(tf.math.is_finite(g), tf.cast(g, tf.float32) / scale, tf.zeros_like(g, tf.float32))
+                     for g in grads]
+        grad_max = [tf.reduce_max(tf.abs(tf.cast(g, tf.float32))) for g in grads]
+        grad_rms = [tf.sqrt(tf.reduce_mean(tf.square(tf.cast(g, tf.float32)))) for g in grads]
+        grad_sq = tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads]) if grads else tf.constant(0.0)
         weight_max = [tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) for v in trainable]
         weight_norm = [tf.norm(tf.cast(v, tf.float32)) for v in trainable]
         parts = [tf.stack([tf.cast(loss, tf.float32), self._accuracy(y, y_pred), grad_sq])]
-        parts += [tf.stack(grad_max), tf.stack(weight_max), tf.stack(weight_norm)] if trainable else []
+        parts += [tf.stack(grad_max), tf.stack(weight_max), tf.stack(weight_norm),
+                  tf.stack(grad_rms)] if trainable else []
         parts += self._activation_stats(activations)
         if self.state_variables:
             parts.append(tf.stack([tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) for v in self.state_variables]))
@@ -278,6 +290,10 @@ class Trainer:
         if self.task.kind == "multiclass" and y_pred32.shape[-1] and y_pred32.shape[-1] > 1:
             counts = tf.math.bincount(tf.cast(tf.argmax(y_pred32, axis=-1), tf.int32))
             top_fraction = tf.cast(tf.reduce_max(counts), tf.float32) / tf.cast(tf.shape(y_pred32)[0], tf.float32)
+        elif self.task.kind == "binary":
+            cut = 0.0 if self.task.from_logits else 0.5
+            positive = tf.reduce_mean(tf.cast(tf.reshape(y_pred32, [-1]) > cut, tf.float32))
+            top_fraction = tf.maximum(positive, 1.0 - positive)
         else:
             top_fraction = tf.constant(0.0)
         spread = tf.reduce_mean(tf.math.reduce_std(tf.reshape(y_pred32, [tf.shape(y_pred32)[0], -1]), axis=0))

@@ -159,6 +159,8 @@ def annotations(report: dict[str, Any]) -> str:
 def _verdict_line(report: dict[str, Any]) -> str:
     verdict = report.get("verdict") or "error"
     parts = [report.get("summary") or (report.get("error") or {}).get("message") or verdict]
+    if report.get("verdict_reason"):
+        parts.append(report["verdict_reason"])
     cause = report.get("likely_cause")
     if cause:
         parts.append(f"likely cause {cause['code']} {cause['title']}")

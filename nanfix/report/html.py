@@ -88,6 +88,8 @@ def _header(report: dict[str, Any]) -> list[str]:
              + (f" {_e(' '.join(report.get('argv') or []))}" if report.get("argv") else "") + "</p>"]
     if report.get("summary"):
         parts.append(f'<p class="summary">{_e(report["summary"])}</p>')
+    if report.get("verdict_reason"):
+        parts.append(f'<p class="summary"><strong>{_e(report["verdict_reason"])}</strong></p>')
     cause = report.get("likely_cause")
     if cause:
         confirmed = (f" Confirmed: fix <code>{_e(cause['confirmed_by'])}</code> cures it."

@@ -17,6 +17,8 @@ def render(report: dict[str, Any]) -> str:
     lines = [f"## nanfix: `{report.get('script', '')}` — **{report.get('verdict', 'error').upper()}**", ""]
     if report.get("summary"):
         lines += [report["summary"], ""]
+    if report.get("verdict_reason"):
+        lines += [f"**{report['verdict_reason']}**", ""]
     cause = report.get("likely_cause")
     if cause:
         lines += [f"**Likely cause:** {cause['code']} {cause['title']} — {cause['message']}", ""]

@@ -20,6 +20,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "script": report.script,
         "argv": list(report.argv),
         "verdict": report.verdict.value,
+        "verdict_reason": report.verdict_reason,
         "summary": report.baseline.summary() if report.baseline else None,
         "likely_cause": plain(report.likely_cause) if report.likely_cause else None,
         "capture": plain(report.capture),

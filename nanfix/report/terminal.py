@@ -93,6 +93,8 @@ def _verdict_panel(report: dict[str, Any]) -> Panel:
     lines = [Text.assemble(("Verdict: ", "bold"), (verdict.upper(), VERDICT_STYLE.get(verdict, "bold")))]
     if report.get("summary"):
         lines.append(Text(report["summary"]))
+    if report.get("verdict_reason"):
+        lines.append(Text(report["verdict_reason"], style="yellow"))
     cause = report.get("likely_cause")
     if cause:
         confirmed = f" (confirmed: fix {cause['confirmed_by']} cures it)" if cause.get("confirmed_by") else ""

@@ -17,12 +17,20 @@ VERDICT_SYMPTOMS = ("N701", "N703", "S801", "S802", "S803")
 
 
 def cause_families(findings: list[Finding]) -> set[str]:
-    """The fix families that answer the diagnosed cause: the pre-flight errors (else warnings)."""
+    """The fix families that answer the diagnosed cause: the pre-flight errors (else warnings).
+
+    With no pre-flight cause, the symptom that is the verdict is the diagnosis, and the family
+    the catalog tries first for it is its direct cause (a divergence nothing read before
+    training explains is the step size's: a lower rate removes it, clipping hides it)."""
     causes = [f for f in findings if f.is_cause]
     for severity in (Severity.ERROR, Severity.WARNING):
         families = {name for f in causes if f.severity is severity for name in families_for(f.code)}
         if families:
             return families
+    found = {f.code for f in findings}
+    for code in VERDICT_SYMPTOMS:
+        if code in found and families_for(code):
+            return {families_for(code)[0]}
     return set()
 
 

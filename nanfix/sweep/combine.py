@@ -1,41 +1,139 @@
-"""Combinations: when no single fix cures, the best partial fixes of different families are
-probed in pairs (two causes at once, a wrong pairing and raw pixels, only yield to both).
+"""Combinations: when no single fix cures, several changes are probed together.
+
+Two causes at once (inputs and targets both far from unit scale, a wrong pairing and raw
+pixels) yield only to both fixes together, and each alone still fails, so its measured score
+says nothing about whether it is needed. The order of trying is therefore the diagnosis's:
+
+1. `for_causes`: one fix for each diagnosed cause (the pre-flight errors and warnings), the
+   best measured of the families answering it, all of them together;
+2. `with_other_causes`: a fix that cured some seeds but not all, with the fixes for the
+   diagnosed causes it does not answer (a bounded activation cures the explosion on two
+   seeds; the unscaled inputs still sink the third);
+3. `leave_one_out`: once the all-causes combination cures, it without each of its parts, to
+   find the ones that are needed (only for three parts or more: with two, each part alone was
+   measured already);
+4. `pairs`: the best partial fixes of different families in pairs, the generic fallback.
 """
 
 from __future__ import annotations
 
-from nanfix.fixes.catalog import Fix
-from nanfix.records import ProbeResult
+from collections.abc import Iterable
+
+from nanfix.fixes.catalog import Fix, families_for
+from nanfix.records import Finding, ProbeResult, Severity
 from nanfix.sweep.candidate import Candidate, score, score_runs
 
-MAX_COMBINATIONS = 3
+MAX_COMBINATIONS = 3  # generic pairs
+MAX_PARTIAL = 2  # partial cures completed with the fixes for the other causes
 COMBINE_FROM = 3  # the best partial fixes that are paired with each other
-# An optimizer swap replaces the whole optimizer config: pairing it with a change to that
-# config would undo one of the two.
+# An optimizer swap replaces the whole optimizer config (a schedule its rate, a new loss the
+# pairing's): combining it with a change to that config would undo one of the two.
 INCOMPATIBLE = {frozenset({"optimizer", "lr"}), frozenset({"optimizer", "clipping"}),
-                frozenset({"optimizer", "epsilon"}), frozenset({"pairing", "stable_loss"})}
+                frozenset({"optimizer", "epsilon"}), frozenset({"pairing", "stable_loss"}),
+                frozenset({"schedule", "lr"}), frozenset({"schedule", "optimizer"}),
+                frozenset({"precision", "optimizer"}), frozenset({"loss", "pairing"}),
+                frozenset({"loss", "stable_loss"})}
 
 
-def combine(first: Fix, second: Fix) -> Fix:
-    """Both changes, the first applied first; an optimizer swap always goes first."""
-    if second.family == "optimizer":
-        first, second = second, first
-    return Fix(id=f"{first.id}+{second.id}", family=f"{first.family}+{second.family}",
-               title=f"{first.title}; and {second.title[:1].lower()}{second.title[1:]}",
-               transform=lambda setup: second.transform(first.transform(setup)),
-               changes=first.changes + second.changes, edits=first.edits + second.edits,
-               magnitude=first.magnitude + second.magnitude,
-               data_fix=first.data_fix or second.data_fix,
-               note=first.note or second.note, parts=(first.id, second.id),
-               part_families=(*first.families, *second.families))
+def compatible(fixes: Iterable[Fix]) -> bool:
+    """No two parts of one family, and no pair that would undo the other."""
+    names = [name for fix in fixes for name in fix.families]
+    if len(set(names)) != len(names):
+        return False
+    return not any(frozenset({a, b}) in INCOMPATIBLE for i, a in enumerate(names) for b in names[i + 1:])
 
 
-def combinations(candidates: list[Candidate], baseline: ProbeResult | None) -> list[Fix]:
+def combine(*fixes: Fix) -> Fix:
+    """All the changes, applied in order; an optimizer swap always goes first (it replaces
+    the optimizer config the other changes edit)."""
+    parts = sorted(fixes, key=lambda fix: fix.family != "optimizer")
+    if len(parts) == 1:
+        return parts[0]
+
+    def transform(setup):
+        for part in parts:
+            setup = part.transform(setup)
+        return setup
+
+    rest = [f"{fix.title[:1].lower()}{fix.title[1:]}" for fix in parts[1:]]
+    return Fix(id="+".join(fix.id for fix in parts),
+               family="+".join(name for fix in parts for name in fix.families),
+               title="; and ".join([parts[0].title, *rest]),
+               transform=transform,
+               changes=tuple(change for fix in parts for change in fix.changes),
+               edits=tuple(edit for fix in parts for edit in fix.edits),
+               magnitude=sum(fix.magnitude for fix in parts),
+               data_fix=any(fix.data_fix for fix in parts),
+               note=next((fix.note for fix in parts if fix.note), ""),
+               parts=tuple(part for fix in parts for part in (fix.parts or (fix.id,))),
+               part_families=tuple(name for fix in parts for name in fix.families))
+
+
+def diagnosed_causes(findings: list[Finding]) -> list[Finding]:
+    """The pre-flight errors and warnings, most severe first: the independent causes."""
+    causes = [item for item in findings if item.is_cause and item.severity in (Severity.ERROR, Severity.WARNING)]
+    return sorted(causes, key=lambda item: (item.severity is not Severity.ERROR, item.code))
+
+
+def cause_fixes(candidates: list[Candidate], findings: list[Finding]) -> dict[str, Candidate]:
+    """For each diagnosed cause not yet answered, the best measured single fix of a family
+    answering it (distinct families, compatible with the ones chosen): cause code → candidate."""
+    singles = [c for c in candidates if not c.error and c.runs and not c.fix.parts]
+    chosen: dict[str, Candidate] = {}
+    for cause in diagnosed_causes(findings):
+        families = families_for(cause.code)
+        answering = [c for c in singles if c.fix.family in families]
+        if any(c in chosen.values() for c in answering):
+            continue  # a fix chosen for another cause answers this one too
+        answering = [c for c in answering if compatible([c.fix, *(o.fix for o in chosen.values())])]
+        if answering:
+            # the best measured; at equal scores the family the catalog tries first
+            chosen[cause.code] = max(answering, key=lambda c: (score(c), -families.index(c.fix.family)))
+    return chosen
+
+
+def for_causes(candidates: list[Candidate], findings: list[Finding]) -> list[Fix]:
+    """One fix per diagnosed cause, all together (when there are two causes or more)."""
+    chosen = cause_fixes(candidates, findings)
+    if len(chosen) < 2:
+        return []
+    return [combine(*(c.fix for c in chosen.values()))]
+
+
+def with_other_causes(candidates: list[Candidate], findings: list[Finding], seeds: int) -> list[Fix]:
+    """The fixes that cured some seeds but not all, each with the fixes for the diagnosed
+    causes its family does not answer."""
+    chosen = cause_fixes(candidates, findings)
+    partial = [c for c in candidates if not c.error and any(run.ok for run in c.runs)
+               and not (c.healthy and len(c.runs) == seeds)]
+    partial.sort(key=score, reverse=True)
+    out: list[Fix] = []
+    for candidate in partial:
+        answered = {code for code, fix in chosen.items() if fix is candidate}
+        answered |= {item.code for item in diagnosed_causes(findings)
+                     if set(candidate.fix.families) & set(families_for(item.code))}
+        others = [c.fix for code, c in chosen.items() if code not in answered and c is not candidate]
+        if others and compatible([candidate.fix, *others]):
+            out.append(combine(candidate.fix, *others))
+        if len(out) == MAX_PARTIAL:
+            break
+    return out
+
+
+def leave_one_out(combination: Fix, parts: dict[str, Fix]) -> list[Fix]:
+    """The combination without each of its parts (for three parts or more)."""
+    ids = list(combination.parts)
+    if len(ids) < 3 or any(part not in parts for part in ids):
+        return []
+    return [combine(*(parts[other] for other in ids if other != left)) for left in ids]
+
+
+def pairs(candidates: list[Candidate], baseline: ProbeResult | None) -> list[Fix]:
     """Pairs of the best partial fixes from different families (at most MAX_COMBINATIONS)."""
-    base_score = _baseline_score(baseline)
+    base_score = score_runs(list(baseline.runs) if baseline else [])
     # better than the baseline first; when nothing is, still the best of each family: two
     # causes at once (a wrong pairing and raw pixels) only yield to both changes together
-    partial = [c for c in candidates if not c.error and c.runs]
+    partial = [c for c in candidates if not c.error and c.runs and not c.fix.parts]
     partial.sort(key=lambda c: (score(c) > base_score, score(c)), reverse=True)
     chosen: list[Candidate] = []
     for candidate in partial:
@@ -43,14 +141,9 @@ def combinations(candidates: list[Candidate], baseline: ProbeResult | None) -> l
             chosen.append(candidate)
         if len(chosen) == COMBINE_FROM:
             break
-    pairs = []
+    out = []
     for i, first in enumerate(chosen):
         for second in chosen[i + 1:]:
-            if frozenset({first.fix.family, second.fix.family}) in INCOMPATIBLE:
-                continue
-            pairs.append(combine(first.fix, second.fix))
-    return pairs[:MAX_COMBINATIONS]
-
-
-def _baseline_score(baseline: ProbeResult | None) -> tuple:
-    return score_runs(list(baseline.runs) if baseline else [])
+            if compatible([first.fix, second.fix]):
+                out.append(combine(first.fix, second.fix))
+    return out[:MAX_COMBINATIONS]

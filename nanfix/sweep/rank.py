@@ -74,9 +74,16 @@ def near_best_runs(runs: list[SeedRun], best: list[SeedRun], classifier: bool,
 
 
 def _relative_loss(runs: list[SeedRun]) -> float | None:
-    final, start = median([run.final_loss for run in runs]), median([run.start_loss for run in runs])
+    """The final loss against what it is compared with: the loss of predicting the targets'
+    mean where it is known (a regression: then a fix that standardises the targets is
+    compared fairly with one that leaves their offset in the loss), else the start loss."""
+    final = median([run.final_loss for run in runs])
     if final is None:
         return None
+    guess = median([run.signals.get("constant_guess_loss") for run in runs])
+    if guess and guess > 0:
+        return final / guess
+    start = median([run.start_loss for run in runs])
     return final / start if start and start > 0 else final
 
 

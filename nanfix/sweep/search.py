@@ -8,7 +8,9 @@
    first, with the full step budget, stopping at once when it goes non-finite or explodes;
    only the ones that ended healthy go on to the remaining seeds (then the ones that at
    least learned), within the budget in probed steps (`budget.py`);
-3. when no single fix cures, the best partial fixes are combined in pairs (`combine.py`);
+3. when no single fix cures, combinations in the diagnosis's order (`combine.py`): one fix
+   per diagnosed cause together, partial cures with the fixes for the other causes, then
+   the best partial fixes in pairs;
 4. each candidate's outcome is judged against the baseline on the same seeds (`judge.py`):
    `cures`, `improves` or `fails`, with a note in plain words; a data problem is cured only
    by a data fix;
@@ -28,16 +30,16 @@ from nanfix import findings as finding_catalog
 from nanfix import fixes as catalog
 from nanfix.config import Settings
 from nanfix.findings.catalog import Context
+from nanfix.fixes.catalog import Fix
 from nanfix.fixes.data_repair import data_problem
 from nanfix.fixes.source.diff import render
 from nanfix.probe.run import Deadline
 from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding, FixResult, ProbeResult, Stage
-from nanfix.sweep import rank
+from nanfix.sweep import combine, rank
 from nanfix.sweep.budget import Budget
 from nanfix.sweep.candidate import Candidate, restoring_compile, seed_order
 from nanfix.sweep.cause import cause_families
-from nanfix.sweep.combine import combinations
 from nanfix.sweep.halving import probe_candidates, verify_halted
 from nanfix.sweep.judge import judge
 
@@ -85,16 +87,8 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
     # nothing cured: verifying the halted healthy candidates, then combining, is worth going
     # past the budget (not past the deadline)
     verify_halted(candidates, setup, seeds, settings, deadline, emit, budget, causes=causes)
-    if not any(c.healthy and len(c.runs) == len(seeds) for c in candidates) and not deadline.passed():
-        pairs = combinations(candidates, baseline)
-        if pairs:
-            emit({"event": "phase", "phase": "combining the best partial fixes"})
-            combined = Budget(total=None, steps=settings.steps)
-            candidates += probe_candidates(pairs, setup, seeds, settings, deadline, emit, combined,
-                                           start_index=len(fixes), total=len(fixes) + len(pairs),
-                                           causes=causes)
-            budget.spent += combined.spent
-            budget.cut_by_deadline |= combined.cut_by_deadline
+    candidates += combined(candidates, findings, baseline, setup, seeds, settings, deadline, emit,
+                           budget, causes, planned=len(fixes))
     results = [to_result(candidate, baseline, setup, problem, len(seeds), settings, capture)
                for candidate in candidates]
     magnitudes = {c.fix.id: c.fix.magnitude for c in candidates}
@@ -106,6 +100,67 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
           "build_s": round(sum(c.build_s for c in candidates), 3),
           "probe_s": round(sum(c.probe_s for c in candidates), 3)})
     return ranked
+
+
+def combined(candidates: list[Candidate], findings: list[Finding], baseline: ProbeResult | None,
+             setup: TrainSetup, seeds: list[int], settings: Settings, deadline: Deadline,
+             emit: Emit, budget: Budget, causes: set[str], planned: int) -> list[Candidate]:
+    """When no single fix that answers a diagnosed cause cured: the combinations, in the
+    diagnosis's order (`combine.py`): one fix per diagnosed cause together and the partial
+    cures completed with the fixes for the other causes; leave-one-out when the all-causes
+    combination cured; generic pairs only when nothing cured at all. Worth going past the
+    budget (never past the deadline)."""
+    def cured(group: list[Candidate]) -> list[Candidate]:
+        return [c for c in group if c.healthy and len(c.runs) == len(seeds)]
+
+    if deadline.passed():
+        return []
+    # a cure that answers no diagnosed cause (clipping, while the inputs and the targets are
+    # both unscaled) still leaves the causes' own combination to be measured
+    answering = [c for c in cured(candidates) if set(c.fix.families) & causes]
+    parts = {c.fix.id: c.fix for c in candidates if not c.fix.parts}
+    tried: list[Candidate] = []
+
+    def probe_phase(fixes: list[Fix], phase: str) -> list[Candidate]:
+        seen = {c.fix.id for c in candidates + tried}
+        fixes = [fix for fix in dict((fix.id, fix) for fix in fixes).values() if fix.id not in seen]
+        if not fixes or deadline.passed():
+            return []
+        emit({"event": "phase", "phase": phase})
+        extra = Budget(total=None, steps=settings.steps)
+        start = planned + len(tried)
+        found = probe_candidates(fixes, setup, seeds, settings, deadline, emit, extra,
+                                 start_index=start, total=start + len(fixes), causes=causes)
+        budget.spent += extra.spent
+        budget.cut_by_deadline |= extra.cut_by_deadline
+        tried.extend(found)
+        return found
+
+    if answering:
+        # the cause is cured, but a change for a symptom trained far better (a higher rate):
+        # measure the two together, so the report can lead with the cause's fix
+        classifier = bool(setup.task is not None and setup.task.is_classification)
+        def quality(c: Candidate) -> float:
+            return rank.quality_of_runs(c.runs, classifier)
+        best_cause = min(answering, key=quality)
+        others = sorted((c for c in cured(candidates) if c not in answering), key=quality)
+        if others and not rank.near_best_runs(best_cause.runs, others[0].runs, classifier,
+                                              settings.thresholds):
+            probe_phase([combine.combine(best_cause.fix, other.fix) for other in others[:2]
+                         if combine.compatible([best_cause.fix, other.fix])],
+                        "combining the cure for the cause with the best other change")
+        return tried
+    first = probe_phase(combine.for_causes(candidates, findings)
+                        + combine.with_other_causes(candidates, findings, len(seeds)),
+                        "combining the fixes for the diagnosed causes")
+    for candidate in cured(first):
+        if len(candidate.fix.parts) >= 3:
+            probe_phase(combine.leave_one_out(candidate.fix, parts),
+                        "leaving each change out, to find the ones that are needed")
+            break
+    if not cured(candidates + tried):
+        probe_phase(combine.pairs(candidates, baseline), "combining the best partial fixes")
+    return tried
 
 
 def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSetup,

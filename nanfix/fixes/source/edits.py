@@ -4,6 +4,9 @@ themselves: into the source (replacements of the call they touch) and as a snipp
 - `OptimizerEdit`: the optimizer constructor on the line `origins["optimizer"]` names;
 - `LossEdit`: the `loss=` of the `compile` call on `origins["compile"]`;
 - `LayerEdit`: a layer's constructor on the line its `_nanfix_origin` names;
+- `FitEdit`: keyword arguments of the `fit` call on `origins["fit"]` (`batch_size=32`);
+- `WrapOptimizerEdit`: the optimizer constructor wrapped (`LossScaleOptimizer(SGD(...))`);
+- `PolicyEdit`: the argument of the script's `set_global_policy(...)` call;
 - `DataEdit`: new lines just before the `fit` statement, written with the names the script
   passes to fit (`x_train = x_train / 255.0`).
 
@@ -75,12 +78,12 @@ def _at(origin: str | None, bare: bool = False) -> str:
     return f", {origin}" if bare else f"  # {origin}"
 
 
-def _arguments(settings: dict[str, Any], quote: str) -> str:
-    return ", ".join(f"{key}={format_value(value, quote)}" for key, value in settings.items())
+def _arguments(settings: dict[str, Any], quote: str, keras: str = "keras") -> str:
+    return ", ".join(f"{key}={format_value(value, quote, keras)}" for key, value in settings.items())
 
 
 def _constructor(prefix: str, class_name: str, settings: dict[str, Any], quote: str) -> str:
-    return f"{prefix}.optimizers.{class_name}({_arguments(settings, quote)})"
+    return f"{prefix}.optimizers.{class_name}({_arguments(settings, quote, prefix)})"
 
 
 @dataclass
@@ -127,11 +130,11 @@ class OptimizerEdit(SourceEdit):
                 owner = f"{prefix}.optimizers"
             start, end = source.span(call)
             settings = self.whole_settings(setup)
-            return [Replacement(start, end, f"{owner}.{class_name}({_arguments(settings, quote)})")]
+            return [Replacement(start, end, f"{owner}.{class_name}({_arguments(settings, quote, prefix)})")]
         cls = getattr(keras.optimizers, name, None)
         out: list[Replacement] = []
         for key, value in self.settings.items():
-            code = None if value is None else format_value(value, quote)
+            code = None if value is None else format_value(value, quote, prefix)
             out += set_keyword(call, source, key, code, cls=cls,
                                aliases=("lr",) if key == "learning_rate" else ())
         return out
@@ -140,6 +143,45 @@ class OptimizerEdit(SourceEdit):
         class_name = self.class_name or script.setup.optimizer_name
         constructor = _constructor(script.keras, class_name, self.whole_settings(script.setup), '"')
         return f"optimizer = {constructor}{_at(script.origins.get('optimizer'))}"
+
+
+@dataclass
+class WrapOptimizerEdit(SourceEdit):
+    """Wrap the optimizer constructor in `{keras}.optimizers.<wrapper>(...)`."""
+
+    wrapper: str
+
+    def replace(self, script: Script) -> list[Replacement]:
+        source = script.source
+        line = line_number(script.origins.get("optimizer"))
+        call = calls.optimizer_call(source, line) if line else None
+        if call is None:
+            raise Unpatchable("the optimizer constructor was not found")
+        start, end = source.span(call)
+        return [Replacement(start, end, f"{script.keras}.optimizers.{self.wrapper}({source.text[start:end]})")]
+
+    def snippet(self, script: Script) -> str:
+        return (f"optimizer = {script.keras}.optimizers.{self.wrapper}(optimizer)"
+                f"{_at(script.origins.get('optimizer'))}")
+
+
+@dataclass
+class PolicyEdit(SourceEdit):
+    """Give the script's `set_global_policy(...)` call another policy name."""
+
+    policy: str
+
+    def replace(self, script: Script) -> list[Replacement]:
+        source = script.source
+        for node in ast.walk(source.tree):
+            if isinstance(node, ast.Call) and callee_name(node) == "set_global_policy" and node.args:
+                start, end = source.span(node.args[0])
+                return [Replacement(start, end, format_value(self.policy, source.quote()))]
+        raise Unpatchable("the set_global_policy call was not found")
+
+    def snippet(self, script: Script) -> str:
+        return (f"{script.keras}.mixed_precision.set_global_policy({format_value(self.policy, chr(34))})"
+                "  # before the model is built")
 
 
 class _CompileSignature:
@@ -174,6 +216,34 @@ class LossEdit(SourceEdit):
         return f"model.compile(optimizer=optimizer, loss={code}, ...){_at(script.origins.get('compile'))}"
 
 
+class _FitSignature:
+    """Model.fit's positional order: fit(x, y, batch_size, epochs, ...)."""
+
+    def __init__(self, x=None, y=None, batch_size=None, epochs=1):  # pragma: no cover - signature only
+        pass
+
+
+@dataclass
+class FitEdit(SourceEdit):
+    """Set keyword arguments (plain Python values) of the fit call."""
+
+    settings: dict[str, Any]
+
+    def replace(self, script: Script) -> list[Replacement]:
+        source = script.source
+        line = line_number(script.origins.get("fit"))
+        call = calls.fit_call(source, line) if line else None
+        if call is None:
+            raise Unpatchable("the fit call was not found")
+        out: list[Replacement] = []
+        for keyword, value in self.settings.items():
+            out += set_keyword(call, source, keyword, format_value(value, source.quote()), cls=_FitSignature)
+        return out
+
+    def snippet(self, script: Script) -> str:
+        return f"model.fit(x, y, {_arguments(self.settings, chr(34))}, ...){_at(script.origins.get('fit'))}"
+
+
 @dataclass
 class LayerEdit(SourceEdit):
     """Set keyword arguments (plain Python values) of the layer named `layer`."""
@@ -206,7 +276,8 @@ class LayerEdit(SourceEdit):
             layer_class = type(model.get_layer(sorted(names)[0]))
             for key, value in settings.items():
                 quote = calls.quote_of(call, key, source) or source.quote()
-                out += set_keyword(call, source, key, format_value(value, quote), cls=layer_class)
+                out += set_keyword(call, source, key, format_value(value, quote, script.keras),
+                                   cls=layer_class)
         return out
 
     def snippet(self, script: Script) -> str:
@@ -215,7 +286,7 @@ class LayerEdit(SourceEdit):
         except (ValueError, AttributeError):
             layer = None
         kind = type(layer).__name__ if layer is not None else "layer"
-        arguments = ", ".join(f"{k}={format_value(v, chr(34))}" for k, v in self.settings.items())
+        arguments = ", ".join(f"{k}={format_value(v, chr(34), script.keras)}" for k, v in self.settings.items())
         origin = getattr(layer, "_nanfix_origin", None)
         return f"{kind}(..., {arguments})  # layer {self.layer}{_at(origin, bare=True)}"
 

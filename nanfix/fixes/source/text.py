@@ -28,7 +28,20 @@ class Unpatchable(Exception):
     """This edit's call could not be found in the source; fall back to the snippet."""
 
 
-def format_value(value: Any, quote: str) -> str:
+@dataclass(frozen=True)
+class Code:
+    """A value written as code, not as a Python literal: `{keras}` is the script's Keras
+    module (keras.regularizers.L2(0.0001))."""
+
+    text: str
+
+    def written(self, keras: str) -> str:
+        return self.text.format(keras=keras)
+
+
+def format_value(value: Any, quote: str, keras: str = "keras") -> str:
+    if isinstance(value, Code):
+        return value.written(keras)
     if isinstance(value, str):
         body = value.replace("\\", "\\\\").replace(quote, "\\" + quote)
         return f"{quote}{body}{quote}"

@@ -1,0 +1,56 @@
+"""The loss family: a loss that does not fit the targets, changed for one that does.
+
+- multi-label targets (several 1s per row) under a categorical cross-entropy, which assumes
+  exactly one class per sample: sigmoid outputs with binary cross-entropy (P306);
+- squared or absolute error on one-hot labels: softmax with categorical cross-entropy, whose
+  gradient does not vanish when the output is confidently wrong (P305, P306);
+- a regression on mean absolute error that stalls: its gradient has the same size however
+  far the prediction is, so it crawls where squared error or Huber move (S803, S805).
+
+The output-activation/loss *pairing* of a classifier (softmax with binary cross-entropy...)
+is the pairing family's; this one changes what the loss measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nanfix.capture.task import (
+    ABSOLUTE_LOSSES,
+    CATEGORICAL_LOSSES,
+    REGRESSION_LOSSES,
+    SPARSE_LOSSES,
+)
+from nanfix.fixes.catalog import Fix, family
+from nanfix.fixes.helpers import codes
+from nanfix.fixes.pairing import LossSpec, change_fix, classification_loss
+from nanfix.probe.setup import TrainSetup
+from nanfix.records import Finding
+
+# The findings this family answers: the one place the link is declared.
+ANSWERS = ("P305", "P306", "S803", "S805")
+STALL_OF_MAE = frozenset({"S803", "S805"})
+
+
+@family("loss", "Use a loss that fits the targets", answers=ANSWERS, priority=35)
+def loss(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    task = setup.task
+    found = codes(findings)
+    fixes: list[Fix | None] = []
+    if task.label_format == "binary" and (task.classes or 1) > 1 and \
+            task.loss_name in CATEGORICAL_LOSSES | SPARSE_LOSSES:
+        fixes.append(change_fix(
+            setup, id="loss-multilabel-bce", family_name="loss", activation="sigmoid",
+            loss=LossSpec("binary_crossentropy", from_logits=False), kind="multilabel",
+            title="Sigmoid outputs with binary cross-entropy (several labels per sample)"))
+    if task.loss_name in REGRESSION_LOSSES and task.label_format == "onehot":
+        fixes.append(change_fix(
+            setup, id="loss-softmax-crossentropy", family_name="loss", activation="softmax",
+            loss=classification_loss(setup, from_logits=False, kind="multiclass"), kind="multiclass",
+            title="Softmax output with categorical cross-entropy (one class per sample)"))
+    if task.kind == "regression" and task.loss_name in ABSOLUTE_LOSSES and found & STALL_OF_MAE:
+        for name, title in (("mean_squared_error", "Mean squared error instead of mean absolute error"),
+                            ("huber", "Huber loss instead of mean absolute error")):
+            fixes.append(change_fix(setup, id=f"loss-{name.replace('_', '-')}", family_name="loss",
+                                    loss=LossSpec(name, from_logits=False), title=title))
+    return [fix for fix in fixes if fix is not None]
