@@ -20,7 +20,7 @@ spent. The scores:
 
 Figures go to bench-out/corpus.json and a table on stdout.
 
-    python benchmarks/corpus_bench.py [--cases PATTERN] [--no-random]
+    python benchmarks/corpus_bench.py [--cases PATTERN] [--no-random] [--reuse]
 """
 
 from __future__ import annotations
@@ -79,8 +79,12 @@ def score(report: dict, expected: dict) -> dict:
     }
 
 
-def run_nanfix(case: str) -> tuple[dict, float]:
+def run_nanfix(case: str, reuse: bool = False) -> tuple[dict, float]:
     output = os.path.join(OUT, os.path.basename(case) + ".nanfix.json")
+    if reuse and os.path.exists(output):
+        with open(output) as handle:
+            report = json.load(handle)
+        return report, float(report.get("elapsed_s") or 0.0)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "nanfix.cli", "probe", os.path.join(case, "train.py"), "--format",
                     "json", "-o", output, "--no-progress", "--exit-zero"], cwd=case, capture_output=True, text=True)
@@ -89,8 +93,13 @@ def run_nanfix(case: str) -> tuple[dict, float]:
         return json.load(handle), seconds
 
 
-def run_random(case: str, steps: int, seed: int = 0) -> tuple[dict | None, float]:
+def run_random(case: str, steps: int, seed: int = 0, reuse: bool = False) -> tuple[dict | None, float]:
     output = os.path.join(OUT, os.path.basename(case) + ".random.json")
+    if reuse and os.path.exists(output) and os.path.getmtime(output) >= os.path.getmtime(
+            os.path.join(OUT, os.path.basename(case) + ".nanfix.json")):
+        with open(output) as handle:
+            report = json.load(handle)
+        return report, float(report.get("elapsed_s") or 0.0)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "random_search.py"),
                            os.path.join(case, "train.py"), "--steps", str(steps), "--seed", str(seed),
@@ -116,6 +125,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Score nanfix on benchmarks/corpus.")
     parser.add_argument("--cases", help="a glob over the case names, e.g. '1*'")
     parser.add_argument("--no-random", action="store_true", help="skip the random-search baseline")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score the reports already in bench-out/corpus (nanfix's, and the random "
+                             "search's where newer) instead of running them again")
     args = parser.parse_args(argv)
     os.makedirs(OUT, exist_ok=True)
     rows = []
@@ -123,13 +135,13 @@ def main(argv: list[str]) -> int:
         name = os.path.basename(case)
         with open(os.path.join(case, "expected.yaml")) as handle:
             expected = yaml.safe_load(handle)
-        report, seconds = run_nanfix(case)
+        report, seconds = run_nanfix(case, args.reuse)
         row = {"case": name, "class": expected.get("class"), "expected": expected["verdict"],
                "cures_expected": expected.get("cures") or [], **score(report, expected),
                "seconds": round(seconds, 1)}
         spent = row["budget_spent"]
         if not args.no_random and spent and expected["verdict"] != "healthy":  # a list is never healthy
-            randomised, random_seconds = run_random(case, int(spent))
+            randomised, random_seconds = run_random(case, int(spent), reuse=args.reuse)
             if randomised is not None:
                 other = score(randomised, expected)
                 row.update({"random_top_fix": other["top_fix"], "random_top_cures": other["top_cures"],

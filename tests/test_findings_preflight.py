@@ -40,6 +40,8 @@ FAMILIES = {
     "loss",
     "batch_size",
     "regularization",
+    "precision",
+    "schedule",
 }
 PREFLIGHT_CODES = {
     "D101",
@@ -58,6 +60,7 @@ PREFLIGHT_CODES = {
     "P304",
     "P305",
     "P306",
+    "P307",
     "M401",
     "M402",
     "M403",

@@ -260,3 +260,28 @@ def test_a_warm_up_cures_a_divergence_at_the_start_and_keeps_the_scripts_rate():
     warm = next(fix for fix in results if fix.id == "lr-warmup")
     assert warm.outcome is FixOutcome.CURES and warm.seeds_ok == 3
     assert "PiecewiseConstantDecay([50, 100], [0.003, 0.03, 0.3])" in warm.snippet
+
+
+def test_a_deep_stack_is_modelled_dearer_so_its_sweep_buys_fewer_candidates():
+    shallow = mlp(16, 1, activation="sigmoid")
+    deep = keras.Sequential([keras.Input((16,)), *[keras.layers.Dense(16, activation="sigmoid") for _ in range(20)],
+                             keras.layers.Dense(1, activation="sigmoid")])
+    assert budget.extra_layers(shallow) == 0 and budget.extra_layers(deep) == 21 - budget.FREE_LAYERS
+    assert budget.candidate_seconds(shallow) == budget.CANDIDATE_OVERHEAD_S
+    assert budget.candidate_seconds(deep) > 10 * budget.CANDIDATE_OVERHEAD_S
+    assert budget.step_seconds(deep, 32) > 2 * budget.step_seconds(shallow, 32)
+
+
+def test_binary_labels_counted_from_one_are_repaired_and_judged_against_their_own_chance():
+    """Labels {1, 2} behind a sigmoid: every prediction 1 is 'right' (S806); mapping them to
+    {0, 1} cures it, judged against the repaired labels' chance, not the broken ones' 100%."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("float32") + 1.0
+    setup = make_setup(mlp(8, 1, activation="sigmoid"), keras.optimizers.Adam(1e-2), "binary_crossentropy", x, y)
+    settings = Settings(seeds=2, steps=150, families=["data"])
+    baseline, found = diagnose(setup, settings)
+    assert {"L204", "S806"} <= codes(found)
+    results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None)
+    assert results[0].id == "labels-from-zero" and results[0].outcome is FixOutcome.CURES
+    assert "None" not in results[0].note

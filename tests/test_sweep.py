@@ -440,6 +440,29 @@ def test_diffs_edit_the_optimizer_the_loss_and_layers_in_the_users_own_style(tmp
     assert "model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(from_logits=True)" in snippet
 
 
+def test_diffs_for_the_batch_size_a_warm_up_and_loss_scaling(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    setup, captured = load_script(script)
+    diverging = [Finding(code="N701", title="NaN", severity=Severity.ERROR, message="NaN")]
+    batch = FAMILIES["batch_size"].fixes(setup, [], grid=[64])[0]
+    warm = FAMILIES["schedule"].fixes(setup, diverging)[0]
+    wrap = next(fix for fix in FAMILIES["precision"].fixes(half_setup(), []) if fix.id == "precision-loss-scale")
+    for fix, needle in ((batch, "history = model.fit(x_train, y_train, batch_size=64, epochs=EPOCHS, verbose=0)"),
+                        (warm, "SGD(learning_rate=keras.optimizers.schedules.PiecewiseConstantDecay("
+                               "[50, 100], [0.001, 0.01, 0.1]))"),
+                        (wrap, "optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(learning_rate=0.1))")):
+        diff, _ = source_diff.render(list(fix.edits), fix.id, setup, captured)
+        assert diff and needle in diff, (fix.id, diff)
+        ast.parse(source_apply.apply_diff(SCRIPT, diff))
+
+
+def half_setup():
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax", dtype="float16")])
+    x, ids = pixels(n=64, features=64)
+    return make_setup(model, keras.optimizers.SGD(0.1), "categorical_crossentropy", x, np.eye(10)[ids])
+
+
 def test_a_call_that_makes_layers_that_must_differ_gets_a_snippet_not_a_diff(tmp_path):
     source = '''\
 import keras

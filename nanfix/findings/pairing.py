@@ -426,3 +426,36 @@ def multilabel_under_categorical(context: Context):
         rows_with_several=several,
         loss=task.loss_name,
     )
+
+
+@rule(
+    "P307",
+    "categorical-loss-single-unit",
+    "A one-of-K loss over a single output unit",
+    Severity.ERROR,
+    stage=Stage.PREFLIGHT,
+    voids_task=True,
+    explanation="""
+Categorical cross-entropy compares a distribution over K classes with the label; over one
+output unit that distribution is always [1.0] (Keras normalises the row to sum to 1), so the
+loss is exactly 0 for every sample, whatever the model outputs, and no gradient reaches the
+weights. The curve looks calm, the accuracy sits at chance. A sparse categorical loss over
+one unit accepts only the class id 0.
+For two classes use one sigmoid unit with binary_crossentropy, or two softmax units with
+(sparse_)categorical_crossentropy.""",
+)
+def categorical_loss_single_unit(context: Context):
+    task = context.task
+    if not single_output(context.model) or loss_family(task) not in ("categorical", "sparse"):
+        return None
+    units = output_units(context.model)
+    if units != 1 or _activation(context) == "softmax":
+        return None  # softmax on one unit: P302
+    return finding(
+        "P307",
+        f"{task.loss_name} over a single output unit is 0 whatever the model predicts: use one "
+        "sigmoid unit with binary_crossentropy, or two softmax units",
+        where=context.origin("compile"),
+        loss=task.loss_name,
+        output_units=units,
+    )

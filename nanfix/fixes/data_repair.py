@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from nanfix.capture.task import infer
 from nanfix.capture.training_data import TrainingData, leaves, map_nest
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import DATA_PROBLEM_CODES, codes
@@ -21,7 +22,7 @@ from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("D101", "D102", "D103", "L202", "L203", "N701")
+ANSWERS = ("D101", "D102", "D103", "L202", "L203", "L204", "N701")
 
 
 def bad_rows(x, y) -> tuple[np.ndarray, int, int]:
@@ -146,9 +147,10 @@ SCALES = (255.0, 100.0, 10.0)
 
 
 def _class_ids(setup: TrainSetup) -> np.ndarray | None:
-    """Sparse class-id targets as floats, or None for any other target format."""
+    """Sparse class-id targets (or a binary task's one label per sample) as floats, or None
+    for any other target format."""
     y = setup.data.y
-    if isinstance(y, (list, tuple, dict)) or setup.task.kind != "multiclass":
+    if isinstance(y, (list, tuple, dict)) or setup.task.kind not in ("multiclass", "binary"):
         return None
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.number) or (y.ndim > 1 and y.shape[-1] > 1):
@@ -157,26 +159,32 @@ def _class_ids(setup: TrainSetup) -> np.ndarray | None:
 
 
 def _map_targets(function: Callable[[np.ndarray], np.ndarray]) -> Callable[[TrainSetup], TrainSetup]:
+    """A transform mapping the targets; the task (its chance accuracy above all) is read again
+    from the new targets, so the repaired labels are judged against their own chance."""
     def apply(setup: TrainSetup) -> TrainSetup:
         data = setup.data
         changed = replace(data, y=function(np.asarray(data.y)))
         if data.y_val is not None and not isinstance(data.y_val, (list, tuple, dict)):
             changed.y_val = function(np.asarray(data.y_val))
-        return setup.with_changes(data=changed)
+        task = infer(setup.model, setup.loss, changed.y)
+        return setup.with_changes(data=changed, task=replace(setup.task, chance_accuracy=task.chance_accuracy,
+                                                             chance_loss=task.chance_loss,
+                                                             label_format=task.label_format))
 
     return apply
 
 
 def _note(setup: TrainSetup, findings: list[Finding]) -> str:
-    return (f"The data must change: {data_problem(setup, findings)}. No optimizer setting can "
-            "make a model learn labels it cannot represent; re-encode them before fit.")
+    problem = data_problem(setup, findings) or "the labels are not what the loss and the output expect"
+    return (f"The data must change: {problem}. No optimizer setting can make a model learn "
+            "labels it cannot represent; re-encode them before fit.")
 
 
 def label_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
     ids = _class_ids(setup)
     if ids is None:
         return []
-    units = setup.task.classes
+    units = 2 if setup.task.kind == "binary" else setup.task.classes  # one sigmoid unit, two classes
     finite = ids[np.isfinite(ids)]
     if finite.size == 0:
         return []

@@ -2,13 +2,14 @@
 
 - multi-label targets (several 1s per row) under a categorical cross-entropy, which assumes
   exactly one class per sample: sigmoid outputs with binary cross-entropy (P306);
-- squared or absolute error on one-hot labels: softmax with categorical cross-entropy, whose
-  gradient does not vanish when the output is confidently wrong (P305, P306);
+- a categorical cross-entropy over a single output unit, which is 0 whatever the model
+  says: binary cross-entropy on a sigmoid (P307);
 - a regression on mean absolute error that stalls: its gradient has the same size however
   far the prediction is, so it crawls where squared error or Huber move (S803, S805).
 
-The output-activation/loss *pairing* of a classifier (softmax with binary cross-entropy...)
-is the pairing family's; this one changes what the loss measures.
+The output-activation/loss *pairing* of a classifier (softmax with binary cross-entropy, and
+squared error on one-hot labels: P305) is the pairing family's; this one changes what the
+loss measures.
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ from collections.abc import Sequence
 from nanfix.capture.task import (
     ABSOLUTE_LOSSES,
     CATEGORICAL_LOSSES,
-    REGRESSION_LOSSES,
     SPARSE_LOSSES,
 )
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import codes
-from nanfix.fixes.pairing import LossSpec, change_fix, classification_loss
+from nanfix.fixes.pairing import LossSpec, change_fix
 from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("P305", "P306", "S803", "S805")
+ANSWERS = ("P306", "P307", "S803", "S805")
 STALL_OF_MAE = frozenset({"S803", "S805"})
 
 
@@ -43,11 +43,11 @@ def loss(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | Non
             setup, id="loss-multilabel-bce", family_name="loss", activation="sigmoid",
             loss=LossSpec("binary_crossentropy", from_logits=False), kind="multilabel",
             title="Sigmoid outputs with binary cross-entropy (several labels per sample)"))
-    if task.loss_name in REGRESSION_LOSSES and task.label_format == "onehot":
+    if (task.classes or 1) == 1 and task.loss_name in CATEGORICAL_LOSSES | SPARSE_LOSSES:
         fixes.append(change_fix(
-            setup, id="loss-softmax-crossentropy", family_name="loss", activation="softmax",
-            loss=classification_loss(setup, from_logits=False, kind="multiclass"), kind="multiclass",
-            title="Softmax output with categorical cross-entropy (one class per sample)"))
+            setup, id="loss-binary-crossentropy", family_name="loss", activation="sigmoid",
+            loss=LossSpec("binary_crossentropy", from_logits=False), kind="binary",
+            title="Binary cross-entropy on the single sigmoid unit (two classes)"))
     if task.kind == "regression" and task.loss_name in ABSOLUTE_LOSSES and found & STALL_OF_MAE:
         for name, title in (("mean_squared_error", "Mean squared error instead of mean absolute error"),
                             ("huber", "Huber loss instead of mean absolute error")):

@@ -28,7 +28,10 @@ def exploded(loss: float, reference: float, best: float, factor: float) -> bool:
 def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
     """(the evaluation loss fell enough, the accuracy rose enough above chance)."""
     start, final = run.start_loss, run.final_loss
-    loss_fell = start is not None and final is not None and final <= start - thresholds.learn_loss_drop * abs(start)
+    # strictly below: a loss that is 0 from the first step (a loss that cannot see the
+    # targets) did not fall
+    loss_fell = start is not None and final is not None and final < start and \
+        final <= start - thresholds.learn_loss_drop * abs(start)
     guess = run.signals.get("constant_guess_loss")
     if loss_fell and guess is not None and final is not None:
         loss_fell = final <= (1.0 - thresholds.learn_regression_gain) * guess

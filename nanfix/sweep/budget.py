@@ -39,6 +39,12 @@ STEP_OVERHEAD_S = 0.003
 REFERENCE_FLOPS = 3e9
 # ... and each candidate costs this much once, for building its model and tracing its step.
 CANDIDATE_OVERHEAD_S = 0.5
+# Deep models cost more than their flops say: every weighted layer past the first
+# FREE_LAYERS adds monitors to each step and graph to each trace (a stack of 20 sigmoid
+# layers traces for ~10 s and steps at ~8 ms on the reference CPU).
+FREE_LAYERS = 8
+STEP_OVERHEAD_PER_LAYER_S = 0.0003
+CANDIDATE_OVERHEAD_PER_LAYER_S = 0.45
 MIN_CANDIDATES = 6  # however heavy the model, this many candidates get their first seed
 FIRST_ROUND_SHARE = 0.65  # of the budget, for the candidates' first seeds
 
@@ -57,13 +63,22 @@ def layer_flops(layer: Any) -> float:
     return float(weights * positions)
 
 
+def _leaf_layers(model: Any) -> list:
+    layers = getattr(model, "_flatten_layers", None)
+    return [layer for layer in (layers(include_self=False) if layers else model.layers)
+            if not getattr(layer, "layers", None)]
+
+
+def extra_layers(model: Any) -> int:
+    """Weighted layers past FREE_LAYERS: what makes a deep model's steps and traces dearer."""
+    weighted = sum(1 for layer in _leaf_layers(model) if layer.trainable_weights)
+    return max(0, weighted - FREE_LAYERS)
+
+
 def step_flops(model: Any, batch_size: int) -> float:
     """Floating-point operations of one training step: forward and backward (about three
     forward passes) of two operations per multiply-add, for every sample of the batch."""
-    layers = getattr(model, "_flatten_layers", None)
-    found = [layer for layer in (layers(include_self=False) if layers else model.layers)
-             if not getattr(layer, "layers", None)]
-    per_sample = sum(layer_flops(layer) for layer in found)
+    per_sample = sum(layer_flops(layer) for layer in _leaf_layers(model))
     if not per_sample:  # nothing readable: count every weight once
         per_sample = float(sum(math.prod(int(d) for d in v.shape) for v in model.trainable_weights))
     return 6.0 * batch_size * per_sample
@@ -71,7 +86,13 @@ def step_flops(model: Any, batch_size: int) -> float:
 
 def step_seconds(model: Any, batch_size: int) -> float:
     """One step's modelled cost, in seconds of the reference CPU."""
-    return STEP_OVERHEAD_S + step_flops(model, batch_size) / REFERENCE_FLOPS
+    return (STEP_OVERHEAD_S + STEP_OVERHEAD_PER_LAYER_S * extra_layers(model)
+            + step_flops(model, batch_size) / REFERENCE_FLOPS)
+
+
+def candidate_seconds(model: Any) -> float:
+    """A candidate's modelled cost of building its model and tracing its step."""
+    return CANDIDATE_OVERHEAD_S + CANDIDATE_OVERHEAD_PER_LAYER_S * extra_layers(model)
 
 
 @dataclass
@@ -81,6 +102,7 @@ class Budget:
     total: int | None
     steps: int  # steps per seed
     step_seconds: float = 0.0  # the modelled cost of one step, for the report
+    candidate_seconds: float = CANDIDATE_OVERHEAD_S  # ... and of building and tracing a candidate
     spent: int = 0
     tried: list[str] = field(default_factory=list)
     not_tried: list[str] = field(default_factory=list)
@@ -91,18 +113,21 @@ class Budget:
         """The budget for this model and these settings: `settings.sweep_steps` when set,
         else what REFERENCE_SECONDS buys at the model's modelled step cost."""
         cost = step_seconds(setup.model, setup.data.batch_size)
+        build = candidate_seconds(setup.model)
         if settings.sweep_steps is not None:
-            return cls(total=int(settings.sweep_steps), steps=settings.steps, step_seconds=cost)
-        if REFERENCE_SECONDS is None:
-            return cls(total=None, steps=settings.steps, step_seconds=cost)
-        return cls(total=int(REFERENCE_SECONDS / cost), steps=settings.steps, step_seconds=cost)
+            total = int(settings.sweep_steps)
+        elif REFERENCE_SECONDS is None:
+            total = None
+        else:
+            total = int(REFERENCE_SECONDS / cost)
+        return cls(total=total, steps=settings.steps, step_seconds=cost, candidate_seconds=build)
 
     def spend(self, runs: list[SeedRun], new_candidate: bool = False) -> None:
         """Count the steps `runs` probed (and, for a new candidate, its build and trace, in
         steps of this model)."""
         self.spent += sum(max(0, run.steps_run) for run in runs)
         if new_candidate and self.step_seconds > 0:
-            self.spent += int(CANDIDATE_OVERHEAD_S / self.step_seconds)
+            self.spent += int(self.candidate_seconds / self.step_seconds)
 
     def left(self) -> float:
         return math.inf if self.total is None else self.total - self.spent
@@ -122,5 +147,6 @@ class Budget:
     def describe(self) -> dict[str, Any]:
         """For the report: what the sweep could spend, spent, and what it did not try."""
         return {"steps": self.total, "spent": self.spent, "step_seconds": round(self.step_seconds, 6),
+                "candidate_seconds": round(self.candidate_seconds, 3),
                 "tried": len(self.tried), "not_tried": list(self.not_tried),
                 "min_candidates": MIN_CANDIDATES, "complete": not self.cut_by_deadline}

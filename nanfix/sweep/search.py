@@ -105,18 +105,22 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
 def combined(candidates: list[Candidate], findings: list[Finding], baseline: ProbeResult | None,
              setup: TrainSetup, seeds: list[int], settings: Settings, deadline: Deadline,
              emit: Emit, budget: Budget, causes: set[str], planned: int) -> list[Candidate]:
-    """When no single fix that answers a diagnosed cause cured: the combinations, in the
-    diagnosis's order (`combine.py`): one fix per diagnosed cause together and the partial
-    cures completed with the fixes for the other causes; leave-one-out when the all-causes
-    combination cured; generic pairs only when nothing cured at all. Worth going past the
-    budget (never past the deadline)."""
+    """The combinations worth measuring after the single fixes (`combine.py`), worth going
+    past the budget (never past the deadline):
+
+    - a fix for the diagnosed cause cured, but a change for a symptom trained far better (a
+      higher rate): the two together, so the report can lead with the cause's fix;
+    - no fix for the cause cured: one fix per diagnosed cause together and the partial cures
+      completed with the fixes for the other causes; leave-one-out when an all-causes
+      combination of three or more cured; generic pairs only when nothing cured at all.
+    """
     def cured(group: list[Candidate]) -> list[Candidate]:
         return [c for c in group if c.healthy and len(c.runs) == len(seeds)]
 
     if deadline.passed():
         return []
     # a cure that answers no diagnosed cause (clipping, while the inputs and the targets are
-    # both unscaled) still leaves the causes' own combination to be measured
+    # both unscaled) leaves the causes' own combination to be measured
     answering = [c for c in cured(candidates) if set(c.fix.families) & causes]
     parts = {c.fix.id: c.fix for c in candidates if not c.fix.parts}
     tried: list[Candidate] = []
@@ -137,11 +141,11 @@ def combined(candidates: list[Candidate], findings: list[Finding], baseline: Pro
         return found
 
     if answering:
-        # the cause is cured, but a change for a symptom trained far better (a higher rate):
-        # measure the two together, so the report can lead with the cause's fix
         classifier = bool(setup.task is not None and setup.task.is_classification)
+
         def quality(c: Candidate) -> float:
             return rank.quality_of_runs(c.runs, classifier)
+
         best_cause = min(answering, key=quality)
         others = sorted((c for c in cured(candidates) if c not in answering), key=quality)
         if others and not rank.near_best_runs(best_cause.runs, others[0].runs, classifier,
@@ -168,7 +172,8 @@ def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSe
               capture: Any = None) -> FixResult:
     """The measured fix as a record: its judgement, its runs, its diff and snippet."""
     fix = candidate.fix
-    judgement = judge(candidate, baseline, setup.task, problem, seeds_total, settings.thresholds)
+    task = (candidate.setup or setup).task  # its own: a data fix may change the chance accuracy
+    judgement = judge(candidate, baseline, task, problem, seeds_total, settings.thresholds)
     runs = sorted(candidate.runs, key=lambda run: run.seed)
     probe_result = ProbeResult(label=fix.id, runs=runs,
                                steps=baseline.steps if baseline else 0,

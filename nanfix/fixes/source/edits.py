@@ -72,6 +72,15 @@ class SourceEdit:
         raise NotImplementedError
 
 
+def _call_at(script: Script, origin: str, find: Any, what: str) -> ast.Call:
+    """The call `find(source, line)` locates on the line the capture saw `origin` at."""
+    line = line_number(script.origins.get(origin))
+    call = find(script.source, line) if line else None
+    if call is None:
+        raise Unpatchable(f"the {what} was not found")
+    return call
+
+
 def _at(origin: str | None, bare: bool = False) -> str:
     if not origin:
         return ""
@@ -153,10 +162,7 @@ class WrapOptimizerEdit(SourceEdit):
 
     def replace(self, script: Script) -> list[Replacement]:
         source = script.source
-        line = line_number(script.origins.get("optimizer"))
-        call = calls.optimizer_call(source, line) if line else None
-        if call is None:
-            raise Unpatchable("the optimizer constructor was not found")
+        call = _call_at(script, "optimizer", calls.optimizer_call, "optimizer constructor")
         start, end = source.span(call)
         return [Replacement(start, end, f"{script.keras}.optimizers.{self.wrapper}({source.text[start:end]})")]
 
@@ -204,10 +210,7 @@ class LossEdit(SourceEdit):
 
     def replace(self, script: Script) -> list[Replacement]:
         source = script.source
-        line = line_number(script.origins.get("compile"))
-        call = calls.compile_call(source, line) if line else None
-        if call is None:
-            raise Unpatchable("the compile call was not found")
+        call = _call_at(script, "compile", calls.compile_call, "compile call")
         code = self.code.format(keras=script.keras, q=source.quote())
         return set_keyword(call, source, "loss", code, cls=_CompileSignature)
 
@@ -231,10 +234,7 @@ class FitEdit(SourceEdit):
 
     def replace(self, script: Script) -> list[Replacement]:
         source = script.source
-        line = line_number(script.origins.get("fit"))
-        call = calls.fit_call(source, line) if line else None
-        if call is None:
-            raise Unpatchable("the fit call was not found")
+        call = _call_at(script, "fit", calls.fit_call, "fit call")
         out: list[Replacement] = []
         for keyword, value in self.settings.items():
             out += set_keyword(call, source, keyword, format_value(value, source.quote()), cls=_FitSignature)
