@@ -322,7 +322,8 @@ def unscaled_inputs(context: Context):
     seen = stats.column_count > 0
     magnitude = np.fmax(np.abs(stats.column_min), np.abs(stats.column_max))
     large_columns = int(np.sum(seen & (magnitude > limit)))
-    pixels = looks_like_pixels(context.x_array()) if context.x_array() is not None else False
+    x = context.x_array()
+    pixels = x is not None and looks_like_pixels(x)
     note = (
         "looks like raw 0..255 pixels: divide by 255"
         if pixels

@@ -361,7 +361,7 @@ def targets_outside_output_range(context: Context):
     )
 
 
-def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray, str] | None:
+def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray, str]:
     """The target values as the loss sees them, and how it reads them: class ids cast to
     integers for a sparse loss, the hot column of one-hot rows, the raw values otherwise."""
     family = loss_family(context.task)
@@ -398,10 +398,7 @@ def degenerate_targets(context: Context):
     y = _targets(context)
     if y is None or y.shape[0] < 2:
         return None
-    read = _classes_the_loss_reads(y, context)
-    if read is None:
-        return None
-    values, how = read
+    values, how = _classes_the_loss_reads(y, context)
     if values.shape[0] < 2:
         return None
     distinct = np.unique(values, axis=0)

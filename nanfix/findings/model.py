@@ -442,7 +442,7 @@ def regularization_factors(layer: Any) -> dict[str, float]:
     for key in REGULARIZER_KEYS:
         regularizer = getattr(layer, key, None)
         factors = [getattr(regularizer, name, None) for name in ("l1", "l2")]
-        factors = [float(f) for f in factors if isinstance(f, (int, float)) or hasattr(f, "__float__")]
+        factors = [float(f) for f in factors if hasattr(f, "__float__")]
         if regularizer is not None and factors and max(factors) > 0:
             out[key] = max(factors)
     return out

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
 
+from nanfix.findings.model import HALF_POLICIES
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import layers_of
 from nanfix.fixes.source.edits import PolicyEdit, WrapOptimizerEdit
@@ -22,13 +22,14 @@ from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("M403", "N701", "N706")
-HALF = ("float16", "mixed_float16")
 FLOAT32 = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
            "registered_name": None}
 
 
 def _policy(layer: dict) -> str | None:
-    dtype = layer.get("config", {}).get("dtype")
+    """The dtype policy's name in a serialized layer config ("mixed_float16"), or None."""
+    config = layer.get("config")
+    dtype = config.get("dtype") if isinstance(config, dict) else None
     if isinstance(dtype, dict):
         return (dtype.get("config") or {}).get("name")
     return dtype if isinstance(dtype, str) else None
@@ -41,10 +42,8 @@ def _float32(config: dict) -> dict:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            inner = node.get("config")
-            if isinstance(inner, dict) and inner.get("dtype") is not None and \
-                    _policy({"config": inner}) in HALF:
-                inner["dtype"] = copy.deepcopy(FLOAT32)
+            if _policy(node) in HALF_POLICIES:
+                node["config"]["dtype"] = copy.deepcopy(FLOAT32)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
@@ -60,17 +59,17 @@ def _loss_scaled(setup: TrainSetup) -> TrainSetup:
 
 @family("precision", "Train in float32, or scale the loss", answers=ANSWERS, priority=55, model_edit=True)
 def precision(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
-    half = [layer["config"].get("name") for layer in layers_of(setup) if _policy(layer) in HALF]
+    half = [layer for layer in layers_of(setup) if _policy(layer) in HALF_POLICIES]
     if not half:
         return []
-    policy = next(_policy(layer) for layer in layers_of(setup) if _policy(layer) in HALF)
+    policy = _policy(half[0])
     fixes: list[Fix] = [Fix(
         id="precision-float32", family="precision", title=f"Train in float32 (not {policy})",
         transform=lambda s: s.edit_model(_float32),
         changes=(f"dtype policy {policy} → float32 ({len(half)} layers)",),
         edits=(PolicyEdit("float32"),), magnitude=1.0)]
     if setup.optimizer_name != "LossScaleOptimizer":
-        inner: Any = setup.optimizer_name
+        inner = setup.optimizer_name
         fixes.append(Fix(
             id="precision-loss-scale", family="precision",
             title=f"Keep {policy}, wrap the optimizer in LossScaleOptimizer",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nanfix.config import Thresholds
+from nanfix.findings.model import REGULARIZER_KEYS
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import describe_layer, edit_layers, layers_of
 from nanfix.fixes.source.edits import LayerEdit
@@ -21,7 +22,6 @@ from nanfix.records import Finding
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("M404", "S801", "S802", "S803")
 USUAL = 1e-4
-REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
 LIMIT = Thresholds.regularization_limit  # the factor from which M404 calls a penalty dominant
 
 

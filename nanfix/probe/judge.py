@@ -32,10 +32,15 @@ def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
     # targets) did not fall
     loss_fell = start is not None and final is not None and final < start and \
         final <= start - thresholds.learn_loss_drop * abs(start)
+    return loss_fell and not only_the_mean(run, thresholds), accuracy_learned(run.val_accuracy, task, thresholds)
+
+
+def only_the_mean(run: SeedRun, thresholds: Thresholds) -> bool:
+    """A regression whose final loss is not `learn_regression_gain` below the loss of
+    predicting its targets' best constant: it learned the mean, nothing of its inputs."""
     guess = run.signals.get("constant_guess_loss")
-    if loss_fell and guess is not None and final is not None:
-        loss_fell = final <= (1.0 - thresholds.learn_regression_gain) * guess
-    return loss_fell, accuracy_learned(run.val_accuracy, task, thresholds)
+    return guess is not None and run.final_loss is not None and \
+        run.final_loss > (1.0 - thresholds.learn_regression_gain) * guess
 
 
 def accuracy_learned(accuracy: float | None, task, thresholds: Thresholds,
@@ -93,9 +98,7 @@ def stall_kind(run: SeedRun, task, thresholds: Thresholds, loss_fell: bool,
             return StallKind.COLLAPSED
     if loss_fell and not accuracy_ok:
         return StallKind.ACCURACY_AT_CHANCE
-    guess = run.signals.get("constant_guess_loss")
-    if guess is not None and run.final_loss is not None and \
-            run.final_loss > (1.0 - thresholds.learn_regression_gain) * guess:
+    if only_the_mean(run, thresholds):
         return StallKind.MEAN_ONLY
     return StallKind.NO_PROGRESS
 

@@ -44,6 +44,11 @@ class Candidate:
         return bool(self.runs) and all(run.ok for run in self.runs)
 
 
+def cured(candidates: list[Candidate], seeds: int) -> list[Candidate]:
+    """The candidates healthy on every one of `seeds` seeds."""
+    return [c for c in candidates if c.healthy and len(c.runs) == seeds]
+
+
 def nbytes(setup: TrainSetup) -> int:
     data = setup.data
     total = 0

@@ -92,25 +92,25 @@ def cause_fixes(candidates: list[Candidate], findings: list[Finding]) -> dict[st
     return chosen
 
 
-def for_causes(candidates: list[Candidate], findings: list[Finding]) -> list[Fix]:
-    """One fix per diagnosed cause, all together (when there are two causes or more)."""
-    chosen = cause_fixes(candidates, findings)
+def for_causes(chosen: dict[str, Candidate]) -> list[Fix]:
+    """One fix per diagnosed cause (`cause_fixes`), all together (for two causes or more)."""
     if len(chosen) < 2:
         return []
     return [combine(*(c.fix for c in chosen.values()))]
 
 
-def with_other_causes(candidates: list[Candidate], findings: list[Finding], seeds: int) -> list[Fix]:
+def with_other_causes(candidates: list[Candidate], chosen: dict[str, Candidate],
+                      findings: list[Finding], seeds: int) -> list[Fix]:
     """The fixes that cured some seeds but not all, each with the fixes for the diagnosed
-    causes its family does not answer."""
-    chosen = cause_fixes(candidates, findings)
+    causes (`cause_fixes`: `chosen`) its family does not answer."""
+    causes = diagnosed_causes(findings)
     partial = [c for c in candidates if not c.error and any(run.ok for run in c.runs)
                and not (c.healthy and len(c.runs) == seeds)]
     partial.sort(key=score, reverse=True)
     out: list[Fix] = []
     for candidate in partial:
         answered = {code for code, fix in chosen.items() if fix is candidate}
-        answered |= {item.code for item in diagnosed_causes(findings)
+        answered |= {item.code for item in causes
                      if set(candidate.fix.families) & set(families_for(item.code))}
         others = [c.fix for code, c in chosen.items() if code not in answered and c is not candidate]
         if others and compatible([candidate.fix, *others]):

@@ -19,6 +19,7 @@ from nanfix.sweep.budget import Budget
 from nanfix.sweep.candidate import (
     KEEP_TRAINERS_BYTES,
     Candidate,
+    cured,
     nbytes,
     promising,
     run_seeds,
@@ -115,13 +116,10 @@ def verify_halted(candidates: list[Candidate], setup: TrainSetup, seeds: list[in
     """When nothing cured, the candidates that were healthy on the first seed but halted by
     the budget get their other seeds, best first, until one cures (at most
     MAX_LATE_VERIFICATIONS): a measured single change beats a guessed combination."""
-    def cured() -> bool:
-        return any(c.healthy and len(c.runs) == len(seeds) for c in candidates)
-
     waiting = advancing([c for c in candidates if c.halted and c.healthy], setup.task,
                         settings.thresholds, causes=causes)
     for candidate in waiting[:MAX_LATE_VERIFICATIONS]:
-        if cured() or deadline.passed():
+        if cured(candidates, len(seeds)) or deadline.passed():
             return
         emit({"event": "candidate", "index": candidates.index(candidate), "total": len(candidates),
               "id": candidate.fix.id, "title": f"{candidate.fix.title} (more seeds)"})

@@ -38,7 +38,7 @@ from nanfix.probe.setup import TrainSetup
 from nanfix.records import Finding, FixResult, ProbeResult, Stage
 from nanfix.sweep import combine, rank
 from nanfix.sweep.budget import Budget
-from nanfix.sweep.candidate import Candidate, restoring_compile, seed_order
+from nanfix.sweep.candidate import Candidate, cured, restoring_compile, seed_order
 from nanfix.sweep.cause import cause_families
 from nanfix.sweep.halving import probe_candidates, verify_halted
 from nanfix.sweep.judge import judge
@@ -114,14 +114,11 @@ def combined(candidates: list[Candidate], findings: list[Finding], baseline: Pro
       completed with the fixes for the other causes; leave-one-out when an all-causes
       combination of three or more cured; generic pairs only when nothing cured at all.
     """
-    def cured(group: list[Candidate]) -> list[Candidate]:
-        return [c for c in group if c.healthy and len(c.runs) == len(seeds)]
-
     if deadline.passed():
         return []
     # a cure that answers no diagnosed cause (clipping, while the inputs and the targets are
     # both unscaled) leaves the causes' own combination to be measured
-    answering = [c for c in cured(candidates) if set(c.fix.families) & causes]
+    answering = [c for c in cured(candidates, len(seeds)) if set(c.fix.families) & causes]
     parts = {c.fix.id: c.fix for c in candidates if not c.fix.parts}
     tried: list[Candidate] = []
 
@@ -147,22 +144,23 @@ def combined(candidates: list[Candidate], findings: list[Finding], baseline: Pro
             return rank.quality_of_runs(c.runs, classifier)
 
         best_cause = min(answering, key=quality)
-        others = sorted((c for c in cured(candidates) if c not in answering), key=quality)
+        others = sorted((c for c in cured(candidates, len(seeds)) if c not in answering), key=quality)
         if others and not rank.near_best_runs(best_cause.runs, others[0].runs, classifier,
                                               settings.thresholds):
             probe_phase([combine.combine(best_cause.fix, other.fix) for other in others[:2]
                          if combine.compatible([best_cause.fix, other.fix])],
                         "combining the cure for the cause with the best other change")
         return tried
-    first = probe_phase(combine.for_causes(candidates, findings)
-                        + combine.with_other_causes(candidates, findings, len(seeds)),
+    chosen = combine.cause_fixes(candidates, findings)
+    first = probe_phase(combine.for_causes(chosen)
+                        + combine.with_other_causes(candidates, chosen, findings, len(seeds)),
                         "combining the fixes for the diagnosed causes")
-    for candidate in cured(first):
+    for candidate in cured(first, len(seeds)):
         if len(candidate.fix.parts) >= 3:
             probe_phase(combine.leave_one_out(candidate.fix, parts),
                         "leaving each change out, to find the ones that are needed")
             break
-    if not cured(candidates + tried):
+    if not cured(candidates + tried, len(seeds)):
         probe_phase(combine.pairs(candidates, baseline), "combining the best partial fixes")
     return tried
 
