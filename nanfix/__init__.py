@@ -6,3 +6,15 @@ fixes cure it. See README.md.
 """
 
 __version__ = "0.1.0"
+
+# The Python API (`nanfix.probe(model, x, y)`, `nanfix.check(...)`, `nanfix.Report`) lives in
+# nanfix.api and loads on first use: `import nanfix` for the CLI stays free of TensorFlow.
+API = ("probe", "check", "Report")
+
+
+def __getattr__(name: str):
+    if name in API:
+        import importlib
+
+        return getattr(importlib.import_module("nanfix.api"), name)
+    raise AttributeError(f"module 'nanfix' has no attribute {name!r}")

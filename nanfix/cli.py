@@ -99,17 +99,33 @@ def _run(script: str, argv: list[str], settings: Settings, data: str | None, mod
     return report
 
 
-def _emit(report: dict[str, Any], output_format: str, output: str | None, terse: bool = False) -> None:
+# `-o FILE` without --format: the file's extension says what it is.
+FILE_FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html",
+                ".htm": "html", ".xml": "junit"}
+
+
+def format_of(path: str) -> str:
+    """The report format a file name asks for (Markdown when the extension says nothing)."""
+    return FILE_FORMATS.get(os.path.splitext(path)[1].lower(), "markdown")
+
+
+def _emit(report: dict[str, Any], output_format: str, output: str | None, terse: bool = False,
+          debug: bool = False) -> None:
     from nanfix.report import render
 
     if output_format not in FORMATS:
         _fail_usage(f"--format must be one of {', '.join(FORMATS)} (got {output_format!r}).")
     if output:
-        text = render.as_text(report, output_format if output_format != "table" else "markdown")
-        with open(output, "w") as handle:
-            handle.write(text)
+        file_format = output_format if output_format != "table" else format_of(output)
+        if file_format == "html":
+            render.extras(report, html=output)
+        elif file_format == "junit":
+            render.extras(report, junit=output)
+        else:
+            with open(output, "w") as handle:
+                handle.write(render.as_text(report, file_format))
     if output_format == "table":
-        render.to_terminal(report, _console(), terse=terse)
+        render.to_terminal(report, _console(), terse=terse, debug=debug)
     elif not output:
         sys.stdout.write(render.as_text(report, output_format))
         sys.stdout.write("\n")
@@ -178,7 +194,7 @@ def probe(
              "max_fixes": max_fixes, "plan": plan}
     settings, _ = _settings(script, config, flags)
     report = _run(script, list(ctx.args), settings, data, "probe", not no_progress, debug)
-    _emit(report, output_format or _default_format(), output)
+    _emit(report, output_format or _default_format(), output, debug=debug)
     _extras(report, junit, plot, html, github_summary=(output_format or _default_format()) == "github")
     if apply:
         _apply_top_fix(report, script)
@@ -216,7 +232,7 @@ def check(
     report = _run(script, list(ctx.args), settings, data, "probe" if settings.sweeps else "check",
                   not no_progress, debug)
     fmt = output_format or _default_format()
-    _emit(report, fmt, output, terse=True)
+    _emit(report, fmt, output, terse=True, debug=debug)
     _extras(report, junit, plot, html, github_summary=fmt == "github")
     _finish(report, exit_zero, settings.fail_on)
 
@@ -262,7 +278,7 @@ def sweep(
     settings, _ = _settings(script, config, flags)
     report = _run(script, list(ctx.args), settings, data, "sweep", not no_progress, debug,
                   sweep_axis=chosen[0], sweep_grid=values)
-    _emit(report, output_format or "table", output)
+    _emit(report, output_format or "table", output, debug=debug)
     _finish(report, exit_zero, "any")
 
 

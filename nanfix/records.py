@@ -155,6 +155,7 @@ class SeedRun:
     # saturation per layer, Adam second-moment summaries, prediction spread...
     signals: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    traceback: str | None = None  # a crashed seed's, for --debug (not in the JSON runs)
 
     @property
     def ok(self) -> bool:
@@ -236,14 +237,18 @@ class Finding:
     fix_families: list[str] = field(default_factory=list)
     where: str | None = None  # "train.py:34" when a line of the user's script is to blame
     stage: Stage = Stage.PREFLIGHT
+    # a probe finding that names why training fails, not what happened (the script's own
+    # train_step climbing the loss is measured, yet it is the cause)
+    measured_cause: bool = False
 
     def __post_init__(self) -> None:
         self.stage = Stage(self.stage)
 
     @property
     def is_cause(self) -> bool:
-        """A pre-flight finding names why training fails; a probe finding says what happened."""
-        return self.stage is Stage.PREFLIGHT
+        """A pre-flight finding names why training fails; a probe finding says what happened,
+        unless its rule measures a cause."""
+        return self.stage is Stage.PREFLIGHT or self.measured_cause
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,7 +25,7 @@ from nanfix.findings.catalog import Context
 from nanfix.probe.build import build_trainer
 from nanfix.probe.localize import name_first_op
 from nanfix.probe.run import Deadline, probe
-from nanfix.probe.setup import TrainSetup, from_capture
+from nanfix.probe.setup import TrainSetup, custom_train_step, from_capture
 from nanfix.records import (
     ErrorInfo,
     ErrorKind,
@@ -32,6 +33,7 @@ from nanfix.records import (
     Outcome,
     ProbeResult,
     Report,
+    Severity,
     Stage,
     Verdict,
 )
@@ -87,6 +89,7 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
             sweep_axis: str | None = None, sweep_grid: list[float] | None = None) -> Report:
     """The stages after loading, in order; returns the report (no verdict on error)."""
     deadline = Deadline(settings.time_limit - loaded.seconds_before_examine)
+    settings = settings.for_fit(loaded.fit_steps)
     model = loaded.model
     loss = loaded.compile_args.get("loss")
     task = task_module.infer(model, loss, loaded.data.y)
@@ -96,7 +99,7 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
                       settings=settings, capture=loaded.capture)
     report = Report(script=loaded.script, verdict=Verdict.HEALTHY, settings=settings.to_dict(),
                     capture=describe(loaded, setup))
-    report.findings = findings.run(Stage.PREFLIGHT, context)
+    report.findings = preflight(context)
 
     if mode == "sweep":
         try:  # a value that is not a choice here is the user's typo: say so before training
@@ -115,12 +118,13 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     report.findings = fixes.link(findings.ordered(report.findings + findings.run(Stage.PROBE, context)))
     report.verdict, report.verdict_reason = verdict_of(baseline, report.findings)
     if report.verdict is Verdict.ERROR:
-        reasons = sorted({run.reason for run in baseline.runs if run.reason})
-        report.error = ErrorInfo(type=ErrorKind.TRAINING_FAILED,
-                                 message="Training could not run: " + "; ".join(reasons),
-                                 where=loaded.origins.get("fit"),
-                                 hint="The findings above usually name the cause (labels, shapes, loss).")
-    wants_fixes = settings.sweeps and mode == "probe" and report.verdict in (Verdict.DIVERGES, Verdict.STALLS)
+        report.error = no_verdict(baseline, loaded, settings)
+    # a cause measured in the script's own code that no setting answers (its train_step
+    # climbing the loss) is mended by hand: sweeping settings around it would only mislead
+    by_hand = [item for item in report.findings
+               if item.measured_cause and item.severity is Severity.ERROR and not item.fix_families]
+    wants_fixes = settings.sweeps and mode == "probe" and not by_hand and \
+        report.verdict in (Verdict.DIVERGES, Verdict.STALLS)
     if wants_fixes:
         emit({"event": "phase", "phase": "trying fixes"})
         # explicit entry (build_model/load_data) has no Capture, but its origins still
@@ -131,6 +135,43 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
                                   capture=source, sweep_report=report.budget)
     report.likely_cause = likely_cause(report.findings, report.fixes)
     return report
+
+
+def no_verdict(baseline: ProbeResult, loaded: Loaded, settings: Settings) -> ErrorInfo:
+    """Why the baseline gave no verdict: the time limit ran out first, or training crashed."""
+    if baseline.count(Outcome.TIMED_OUT) and not baseline.count(Outcome.CRASHED):
+        return ErrorInfo(type=ErrorKind.TIMEOUT,
+                         message=f"The time limit ({settings.time_limit:g} s) ran out before the "
+                                 f"probe could judge the training "
+                                 f"({loaded.seconds_before_examine:.0f} s went to starting "
+                                 f"TensorFlow and running the script to its fit).",
+                         where=loaded.origins.get("fit"),
+                         hint="Raise --time-limit, or probe fewer steps (--steps) or seeds (--seeds).")
+    reasons = sorted({run.reason for run in baseline.runs if run.reason})
+    detail = next((run.traceback for run in baseline.runs if run.traceback), None)
+    return ErrorInfo(type=ErrorKind.TRAINING_FAILED, message="Training could not run: " + "; ".join(reasons),
+                     where=loaded.origins.get("fit"), detail=detail,
+                     hint="The findings above usually name the cause (labels, shapes, loss).")
+
+
+def preflight(context: Context) -> list[Finding]:
+    """The pre-flight findings. A model with several outputs is read one output at a time (its
+    own loss, targets and output layer, through a one-output view of the model), so a finding
+    says which output it is about; what every output shares (the inputs) is said once."""
+    heads = task_module.output_heads(context.model, context.loss, context.data.y)
+    if not heads:
+        return findings.run(Stage.PREFLIGHT, context)
+    import keras
+
+    per_output = []
+    for index, (head, task) in enumerate(zip(heads, context.task.outputs, strict=False)):
+        y_val = context.data.y_val
+        view = replace(context, model=keras.Model(context.model.inputs, context.model.outputs[index]),
+                       loss=head.loss, task=task, cache={},
+                       data=replace(context.data, y=head.y, y_val=None if y_val is None else
+                                    task_module.output_heads(context.model, context.loss, y_val)[index].y))
+        per_output.append((head.name, findings.run(Stage.PREFLIGHT, view)))
+    return findings.by_output(per_output)
 
 
 def describe(loaded: Loaded, setup: TrainSetup) -> dict[str, Any]:
@@ -153,14 +194,17 @@ def describe(loaded: Loaded, setup: TrainSetup) -> dict[str, Any]:
         "entry": loaded.entry,
         "script": os.path.basename(loaded.script),
         "model": {"class": type(model).__name__, "layers": layers,
-                  "params": int(sum(int(np.prod(v.shape)) for v in model.weights))},
+                  "params": int(sum(int(np.prod(v.shape)) for v in model.weights)),
+                  "train_step": custom_train_step(model)},
         "optimizer": {"class": setup.optimizer_name,
                       **{k: v for k, v in optimizer.items() if v is not None
                          and k in ("learning_rate", "epsilon", "momentum", "clipnorm", "clipvalue",
                                   "global_clipnorm", "beta_1", "beta_2", "nesterov")}},
-        "loss": task_module.loss_name(setup.loss),
+        "loss": task_module.loss_name(setup.loss) if not setup.task.outputs else
+        ", ".join(f"{head.output_name}={head.loss_name}" for head in setup.task.outputs),
         "task": setup.task.describe(),
         "data": loaded.data.describe(),
         "origins": loaded.origins,
+        "fit_steps": loaded.fit_steps,
         "legacy": [list(item) for item in (loaded.capture.legacy if loaded.capture else [])],
     }

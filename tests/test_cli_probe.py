@@ -18,10 +18,12 @@ SCRIPTS = Path(__file__).parent / "scripts"
 QUICK = ["--seeds", "2", "--steps", "120", "--no-fixes", "--no-progress"]
 
 
-def nanfix(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 180):
+def nanfix(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 180,
+           input: str | None = None):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "nanfix.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=environment, timeout=timeout)
+                          cwd=cwd, env=environment, timeout=timeout,
+                          input=input if input is not None else "")
 
 
 def probe_json(script: str, *extra: str, tmp_path: Path, cwd: Path | None = None):

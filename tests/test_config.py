@@ -84,6 +84,17 @@ def test_defaults_when_nothing_is_configured(bare_script):
     assert "thresholds.explode_factor" in sources
 
 
+def test_the_probe_horizon_follows_the_script_s_own_fit(bare_script):
+    settings = Settings()
+    assert settings.for_fit(None).steps == 300  # nothing says how long it trains
+    assert settings.for_fit(180).steps == 180  # never longer than the user's training
+    assert settings.for_fit(12).steps == settings.min_steps == 100  # long enough to diverge
+    assert settings.for_fit(50_000).steps == 300
+    asked, sources = configfile.resolve(str(bare_script), None, {"steps": 500})
+    assert not asked.steps_follow_fit and asked.for_fit(180).steps == 500  # asked for: as asked
+    assert sources["steps_follow_fit"] == "default"
+
+
 def test_pyproject_is_found_upward_from_the_script(project):
     assert configfile.find_pyproject(str(project["script"])) == str(project["pyproject"])
     settings, sources = configfile.resolve(str(project["script"]), None, {})

@@ -23,7 +23,7 @@ STAGES = [
     ("fixes", ("nanfix.fixes",)),
     ("sweep", ("nanfix.sweep",)),
     ("report", ("nanfix.report",)),
-    ("entry", ("nanfix.session", "nanfix.cli", "nanfix.keras", "nanfix.executor", "nanfix.guard",
+    ("entry", ("nanfix.session", "nanfix.cli", "nanfix.api", "nanfix.keras", "nanfix.executor", "nanfix.guard",
                "nanfix.config.sources", "nanfix.config.plan")),
 ]
 MAX_TOP_LEVEL_MODULES = 8

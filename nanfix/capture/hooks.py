@@ -117,6 +117,11 @@ def install_hooks(script_path: str) -> None:
         return original_compile(self, *args, **kwargs)
 
     model_class.compile = compile_hook
+    # Keras skips compiling a loaded model (`load_model`, `compile_from_config`) whose class
+    # overrides Trainer.compile; with the hook on both, a loaded model compiles as it should
+    from keras.src.trainers.trainer import Trainer
+
+    Trainer.compile = compile_hook
 
     original_fit = model_class.fit
     fit_signature = inspect.signature(original_fit)

@@ -42,6 +42,7 @@ class Loaded:
     entry: str  # "fit" | "build_model"
     origins: dict[str, str | None] = field(default_factory=dict)
     seconds_before_examine: float = 0.0  # TensorFlow start and the script's own work
+    fit_steps: int | None = None  # the optimizer steps the script's own fit would run
 
 
 def load(script: str, argv: list[str], data_path: str | None, settings: Settings) -> Loaded:
@@ -81,8 +82,12 @@ def load(script: str, argv: list[str], data_path: str | None, settings: Settings
                         f"fit: {error}") from None
     if settings.batch_size:
         data.batch_size = settings.batch_size
+    try:
+        steps = training_data.fit_steps(fit_args, data)
+    except Exception:  # noqa: BLE001 - a stream that cannot say its length: no horizon from it
+        steps = None
     return Loaded(script=script, model=model, compile_args=compile_args, data=data,
-                  capture=captured, entry=entry, origins=origins)
+                  capture=captured, entry=entry, origins=origins, fit_steps=steps)
 
 
 def _explicit_model(script_globals: dict[str, Any]):

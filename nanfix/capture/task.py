@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,12 @@ class Task:
     chance_accuracy: float | None  # the majority-class rate
     chance_loss: float | None  # the loss of a uniform guess, where it is known
     custom_loss_source: str | None = None
+    # a model with several outputs: one Task per output (`heads`), and the whole task is the
+    # first classifying output's (its accuracy is the one tracked), with no chance loss, as
+    # the trained loss is the weighted sum over every output
+    output_index: int = 0
+    output_name: str | None = None
+    outputs: list[Task] = field(default_factory=list)
 
     @property
     def is_classification(self) -> bool:
@@ -48,9 +54,16 @@ class Task:
             abs(loss - self.chance_loss) <= tolerance * self.chance_loss
 
     def chance_loss_text(self, loss: float) -> str:
-        return f"loss flat at chance level ({loss:.4f} ~ ln({self.classes}) = {self.chance_loss:.4f})"
+        classes = max(self.classes, 2) if self.kind == "multiclass" else 2
+        return f"loss flat at chance level ({loss:.4f} ~ ln({classes}) = {self.chance_loss:.4f})"
 
     def describe(self) -> dict[str, Any]:
+        if self.outputs:
+            return {**self._describe(), "output": self.output_name,
+                    "outputs": [{"name": head.output_name, **head._describe()} for head in self.outputs]}
+        return self._describe()
+
+    def _describe(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "classes": self.classes,
@@ -133,24 +146,88 @@ def output_activation(model: Any) -> str:
         kind = type(layer).__name__
         if kind in ("Dropout", "Reshape", "Flatten"):
             continue
-        if kind == "Activation":
-            return layer_activation(layer)
-        if kind == "Softmax":
-            return "softmax"
-        return layer_activation(layer) if hasattr(layer, "activation") else "linear"
+        return _activation_of(layer)
     return "linear"
 
 
 def infer(model: Any, loss: Any, y: Any) -> Task:
+    """The task of the model's output; for several outputs, each one's and the whole's."""
+    heads = output_heads(model, loss, y)
+    if len(heads) < 2:
+        return _infer_one(output_activation(model), _units(model, 0), loss, y)
+    tasks = [replace(_infer_one(head.activation, head.units, head.loss, head.y),
+                     output_index=index, output_name=head.name)
+             for index, head in enumerate(heads)]
+    main = next((task for task in tasks if task.is_classification), tasks[0])
+    return replace(main, chance_loss=None, outputs=tasks)
+
+
+@dataclass
+class Head:
+    """One output of a model with several: its name, layer, loss and targets."""
+
+    name: str
+    layer: Any
+    activation: str
+    units: int
+    loss: Any
+    y: Any
+
+
+def output_heads(model: Any, loss: Any, y: Any) -> list[Head]:
+    """The outputs of a functional model with more than one ([] otherwise), each with the
+    loss and targets that `compile` and `fit` gave it (by the output's name or position)."""
+    try:
+        tensors = list(model.outputs)
+    except (AttributeError, TypeError, ValueError):  # a subclassed model
+        return []
+    if len(tensors) < 2:
+        return []
+    struct = getattr(model, "_outputs_struct", None)
+    keys = list(struct) if isinstance(struct, dict) else [None] * len(tensors)
+    names = list(getattr(model, "output_names", None) or [])
+    heads = []
+    for index, tensor in enumerate(tensors):
+        layer = tensor._keras_history[0]
+        name = keys[index] or (names[index] if index < len(names) else layer.name)
+        heads.append(Head(name=name, layer=layer, activation=_activation_of(layer),
+                          units=int(tensor.shape[-1]) if tensor.shape and tensor.shape[-1] else 1,
+                          loss=_pick(loss, index, (name, layer.name)),
+                          y=_pick(y, index, (name, layer.name))))
+    return heads
+
+
+def _pick(nest: Any, index: int, names: tuple[str, ...]) -> Any:
+    """Output `index`'s entry of a per-output argument (a dict by name, a list by position,
+    or one value shared by every output)."""
+    if isinstance(nest, dict):
+        return next((nest[name] for name in names if name in nest), None)
+    if isinstance(nest, (list, tuple)):
+        return nest[index] if index < len(nest) else None
+    return nest
+
+
+def _activation_of(layer: Any) -> str:
+    kind = type(layer).__name__
+    if kind == "Softmax":
+        return "softmax"
+    return layer_activation(layer) if hasattr(layer, "activation") else "linear"
+
+
+def _units(model: Any, index: int) -> int | None:
+    try:
+        return int(model.outputs[index].shape[-1])
+    except Exception:  # noqa: BLE001 - subclassed models have no symbolic outputs
+        return None
+
+
+def _infer_one(activation: str, model_units: int | None, loss: Any, y: Any) -> Task:
     name = loss_name(loss)
     logits = loss_from_logits(loss)
-    activation = output_activation(model)
     y = np.asarray(first_array(y))
     units = int(y.shape[-1]) if y.ndim > 1 else 1
-    try:
-        units = int(model.outputs[0].shape[-1])
-    except Exception:  # noqa: BLE001 - subclassed models have no symbolic outputs
-        pass
+    if model_units:
+        units = model_units
 
     label_format = _label_format(y, units)
     if name in SPARSE_LOSSES or (label_format == "sparse" and units > 1):

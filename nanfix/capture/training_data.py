@@ -8,6 +8,7 @@ arrays, which is what makes their results comparable (and cheap: no input pipeli
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,6 +214,23 @@ def from_fit_args(fit_args: dict[str, Any], max_samples: int, seed: int = 0) -> 
         source=source,
         total_samples=total,
     )
+
+
+def fit_steps(fit_args: dict[str, Any], data: TrainingData) -> int | None:
+    """How many optimizer steps the script's own `fit` would run (epochs x steps per epoch),
+    or None where nothing says (an endless generator without `steps_per_epoch`)."""
+    epochs = max(1, int(fit_args.get("epochs") or 1) - int(fit_args.get("initial_epoch") or 0))
+    per_epoch = fit_args.get("steps_per_epoch")
+    x = fit_args.get("x")
+    if per_epoch is None and data.source == "arrays" and data.total_samples:
+        rows = int(data.total_samples * (1.0 - float(fit_args.get("validation_split") or 0.0)))
+        per_epoch = math.ceil(rows / max(1, data.batch_size))
+    elif per_epoch is None and data.source == "pydataset":
+        per_epoch = len(x)
+    elif per_epoch is None and data.source == "dataset":
+        batches = int(x.cardinality().numpy())
+        per_epoch = batches if batches > 0 else None  # -1 infinite, -2 unknown
+    return int(per_epoch) * epochs if per_epoch else None
 
 
 def _validation(fit_args: dict[str, Any], max_samples: int) -> tuple[Nest, Nest]:

@@ -9,7 +9,7 @@ defaults, `[tool.nanfix]` in the nearest pyproject.toml above the script, `--con
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -38,6 +38,10 @@ class Thresholds:
     vanishing_gradient_ratio: float = 1e-3
     # ...counted only for networks with at least this many weighted layers.
     vanishing_min_layers: int = 4
+    # The script's own train_step ascends its compiled loss when the median cosine between
+    # the update it applies and the loss's gradient is below this, on most seeds (a sign
+    # error gives -1; dropout and clipping keep an honest step well above 0).
+    update_alignment_limit: float = 0.0
     # A stalled loss oscillates when the spread of its second half is this share of its mean
     # and it crosses its own running trend on this share of the steps.
     oscillation_spread: float = 0.5
@@ -90,7 +94,12 @@ class Thresholds:
 @dataclass
 class Settings:
     seeds: int = 3
+    # Steps per seed: at most this many, and never more than the script's own fit would run
+    # (its epochs x steps per epoch), but at least `min_steps`, which still shows a divergence.
+    # A `steps` set on the command line or in a config is taken as it is.
     steps: int = 300
+    min_steps: int = 100
+    steps_follow_fit: bool = True
     time_limit: float = 300.0  # seconds for the whole run, TensorFlow start included
     max_samples: int = 20000  # rows of training data taken from what the script passed to fit
     eval_samples: int = 1024
@@ -111,6 +120,13 @@ class Settings:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "thresholds"}
         data["thresholds"] = {f.name: getattr(self.thresholds, f.name) for f in fields(Thresholds)}
         return data
+
+    def for_fit(self, fit_steps: int | None) -> Settings:
+        """The settings for a script whose fit runs `fit_steps` steps: the probe horizon
+        follows the user's own training, so a probe never trains longer than they do."""
+        if not self.steps_follow_fit or not fit_steps:
+            return self
+        return replace(self, steps=min(self.steps, max(self.min_steps, fit_steps)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:

@@ -93,6 +93,8 @@ def resolve(script: str | None, config_file: str | None,
     if plan:
         _merge(values, sources, _plan(plan), plan)
     _merge(values, sources, {k: v for k, v in flags.items() if v is not None}, "command line")
+    if sources["steps"] != "default" and sources["steps_follow_fit"] == "default":
+        values["steps_follow_fit"] = False  # steps asked for are steps probed
     return Settings.from_dict(values), sources
 
 

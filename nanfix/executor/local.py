@@ -46,7 +46,7 @@ def run_job(job: dict[str, Any], on_event: OnEvent | None = None, cwd: str | Non
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "nanfix.executor.worker", job_path, str(write_end)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=_script_stdin(), stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(write_end,), cwd=cwd, env=env, start_new_session=True,
             )
         os.close(write_end)
@@ -59,6 +59,16 @@ def run_job(job: dict[str, Any], on_event: OnEvent | None = None, cwd: str | Non
     report["elapsed_s"] = round(elapsed, 3)
     report["script_output"] = output
     return report
+
+
+def _script_stdin() -> Any:
+    """What the script reads as stdin: what was piped to nanfix (`data | nanfix probe ...`),
+    as a plain run would read it; nothing when stdin is a terminal, where the script would
+    wait for a user the live progress display hides."""
+    try:
+        return None if not sys.stdin.isatty() else subprocess.DEVNULL
+    except (AttributeError, ValueError, OSError):  # no stdin, or a closed one
+        return subprocess.DEVNULL
 
 
 def _watch(process: subprocess.Popen, read_end: int, limit: float, memory_limit: int,

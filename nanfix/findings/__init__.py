@@ -5,12 +5,14 @@ Codes are stable, grouped by family, one module each:
   pairing (pairing.py), M4xx model (model.py), O5xx optimizer and K6xx legacy API
   (optimizer.py) are pre-flight: causes read before training. N7xx numerics (numerics.py),
   S8xx stalls (stalls.py) and U9xx unit health (units.py) are probe findings: symptoms
-  measured on the baseline.
+  measured on the baseline. O503 (optimizer.py) is the probe finding that measures a cause:
+  the script's own train_step climbing its loss.
 """
 
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 
 from nanfix.findings import (  # noqa: F401 - importing registers the rules
     arrays,
@@ -48,6 +50,22 @@ def run(stage: Stage | str, context: Context) -> list[Finding]:
             continue
         found.extend(result if isinstance(result, list) else [result])
     return found
+
+
+def by_output(per_output: list[tuple[str, list[Finding]]]) -> list[Finding]:
+    """One list from each output's findings: what every output found alike (the inputs, the
+    optimizer) once, the rest marked with its output ("output 'size': targets span ...")."""
+    def key(item: Finding) -> tuple[str, str]:
+        return item.code, item.message
+
+    shared = set.intersection(*({key(item) for item in found} for _, found in per_output))
+    out = [item for item in per_output[0][1] if key(item) in shared]
+    for name, found in per_output:
+        for item in found:
+            if key(item) not in shared:
+                out.append(replace(item, message=f"output '{name}': {item.message}",
+                                   evidence={**item.evidence, "output": name}))
+    return out
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:

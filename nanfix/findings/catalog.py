@@ -79,18 +79,21 @@ class Rule:
     # class left, targets the output cannot produce): a curve that looks fine then learns
     # nothing real, so the verdict can never be healthy (`voiding`).
     voids_task: bool = False
+    # A probe rule that measures a cause rather than a symptom (`Finding.measured_cause`).
+    measures_cause: bool = False
 
     def finding(self, message: str, where: str | None = None, severity: Severity | None = None,
                 **evidence: Any) -> Finding:
         return Finding(code=self.code, title=self.title, severity=severity or self.severity,
-                       message=message, evidence=evidence, where=where, stage=self.stage)
+                       message=message, evidence=evidence, where=where, stage=self.stage,
+                       measured_cause=self.measures_cause)
 
 
 RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, title: str, severity: Severity, *, stage: Stage,
-         explanation: str, voids_task: bool = False):
+         explanation: str, voids_task: bool = False, measures_cause: bool = False):
     """Register the decorated detector as catalog entry `code`."""
     stage = Stage(stage)
 
@@ -98,7 +101,7 @@ def rule(code: str, name: str, title: str, severity: Severity, *, stage: Stage,
         if code in RULES:
             raise ValueError(f"finding code {code} registered twice")
         RULES[code] = Rule(code, name, title, severity, stage, explanation.strip(), detect,
-                           voids_task=voids_task)
+                           voids_task=voids_task, measures_cause=measures_cause)
         return detect
 
     return register

@@ -1,15 +1,20 @@
-"""Pre-flight rules on the optimizer and on the script's legacy Keras spellings.
+"""Rules on the optimizer and the update, and on the script's legacy Keras spellings.
 
 O501 compares the learning rate with the range each optimizer is normally used in; a
-schedule is judged by its largest value over its first steps. K601 reports, once per
-spelling, every legacy API that nanfix translated so the script could run under Keras 3.
+schedule is judged by its largest value over its first steps. O503 (a probe rule) asks
+whether the script's own train_step moves the weights down its compiled loss at all. K601
+reports, once per spelling, every legacy API that nanfix translated so the script could run
+under Keras 3.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 from typing import Any
 
 from nanfix.findings.catalog import Context, finding, rule
+from nanfix.findings.numerics import runs_of, seeds_of
 from nanfix.records import Severity, Stage
 
 # The learning rates each optimizer is normally used with (lowest, highest).
@@ -185,3 +190,32 @@ def tiny_batch(context: Context):
         batch_size=int(batch),
         momentum=momentum,
     )
+
+
+@rule("O503", "update-ascends-loss", "The train step's update climbs the loss", Severity.ERROR,
+      stage=Stage.PROBE, measures_cause=True, explanation="""
+The model's own `train_step` hands the optimizer an update that points up the compiled loss,
+not down it: the cosine between the update and the loss's gradient is negative (-1 is an exact
+sign flip). `fit` runs that step, so the loss rises or wanders whatever the learning rate.
+Look for a negated gradient or loss, gradients paired with the wrong variables, or a loss that
+is maximised on purpose but compiled as the one to minimise. No setting of the optimizer cures
+this; the step has to be mended by hand.""")
+def update_ascends_loss(context: Context):
+    runs = [run for run in runs_of(context) if run.signals.get("update_alignment") is not None]
+    limit = context.thresholds.update_alignment_limit
+    against = [run for run in runs if run.signals["update_alignment"] < limit]
+    if not runs or len(against) * 2 <= len(runs):
+        return None
+    cosine = sorted(run.signals["update_alignment"] for run in against)[len(against) // 2]
+    step = type(context.model).__qualname__ + ".train_step"
+    return finding("O503", f"{step} applies an update against the loss's gradient (median cosine "
+                   f"{cosine:+.2f}, seeds {seeds_of(against)})", where=_train_step_line(context.model),
+                   cosine=cosine, seeds=[run.seed for run in against])
+
+
+def _train_step_line(model: Any) -> str | None:
+    try:
+        lines, start = inspect.getsourcelines(type(model).train_step)
+        return f"{os.path.basename(inspect.getsourcefile(type(model).train_step))}:{start}"
+    except (OSError, TypeError):
+        return None

@@ -22,7 +22,10 @@ def build_model(setup: TrainSetup) -> Any:
     config = copy.deepcopy(model_config(setup.model))
     for edit in setup.model_edits:
         config = edit(config)
-    return keras.saving.deserialize_keras_object(config)
+    # a functional model of the script's own class (one with its own train_step) rebuilds as
+    # that class, unregistered as it is
+    own_class = type(setup.model)
+    return keras.saving.deserialize_keras_object(config, custom_objects={own_class.__name__: own_class})
 
 
 def build_trainer(setup: TrainSetup, eval_samples: int = 1024) -> Trainer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -68,14 +69,14 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     try:
         start_eval = trainer.evaluate()
     except Exception as error:  # noqa: BLE001 - the model cannot even predict its data
-        return SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0,
+        return SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0, traceback=traceback.format_exc(),
                        reason=f"evaluating the model raised {type(error).__name__}: {_first_line(error)}",
                        elapsed_s=time.perf_counter() - started)
     layout = trainer.layout
     layers = sorted(set(layout.variable_layers), key=layout.variable_layers.index)
     history = {"loss": [], "accuracy": [], "grad_norm": []}
     weight_norms: dict[str, list[float | None]] = {layer: [] for layer in layers}
-    dead, saturated, grad_rms = [], [], []
+    dead, saturated, grad_rms, alignments = [], [], [], []
     first_weight_norm: dict[str, float] = {}
     first_nonfinite: NonFinite | None = None
     exploded_at: int | None = None
@@ -85,14 +86,17 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     report_every = max(1, steps // 20)
     timed_out = False
     step = 0
-    crashed = None
+    crashed, crash_detail = None, None
     for step, index in zip(range(steps), trainer.batches(seed), strict=False):
         try:
             stats = trainer.unpack(trainer.step(index))
         except Exception as error:  # noqa: BLE001 - e.g. a label outside the output's range
             crashed = f"the training step raised {type(error).__name__}: {_first_line(error)}"
+            crash_detail = traceback.format_exc()
             break
-        loss, accuracy, grad_sq = (float(v) for v in stats["scalars"])
+        loss, accuracy, grad_sq, alignment = (float(v) for v in stats["scalars"])
+        if math.isfinite(alignment):
+            alignments.append(alignment)
         history["loss"].append(finite_or_none(loss))
         history["accuracy"].append(finite_or_none(accuracy))
         history["grad_norm"].append(finite_or_none(math.sqrt(grad_sq)) if grad_sq >= 0 else None)
@@ -130,6 +134,7 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     steps_run = step + 1
     if crashed:
         return SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=step, reason=crashed,
+                       traceback=crash_detail,
                        loss=history["loss"], grad_norm=history["grad_norm"],
                        start_loss=finite_or_none(start_eval["loss"]),
                        elapsed_s=time.perf_counter() - started)
@@ -147,6 +152,9 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
                            first_weight_norm, layout, dead, saturated, exploded_at, thresholds)
     if grad_rms:
         run.signals["grad_rms_by_layer"] = _layer_gradients(trainer, layout, grad_rms)
+    if trainer.custom_step and alignments:
+        # the script's own train_step: does its update descend the compiled loss?
+        run.signals["update_alignment"] = float(np.median(alignments))
     run.outcome, run.stall, run.reason = judge(run, trainer.task, thresholds, exploded_at, timed_out)
     run.learned = run.outcome is Outcome.HEALTHY
     run.elapsed_s = time.perf_counter() - started

@@ -79,3 +79,16 @@ def rebuildable(model: Any) -> bool:
 def layer_configs(config: dict) -> list[dict]:
     """The per-layer config dicts of a serialized Sequential/functional model, in order."""
     return [layer for layer in config["config"]["layers"] if layer.get("class_name") != "InputLayer"]
+
+
+def custom_train_step(model: Any) -> str | None:
+    """The script's own `train_step` ("Stepper.train_step"), or None when Keras' runs.
+
+    Keras 3 lets a Model subclass override `train_step`; `fit` then trains with it, so the
+    probe must too (a sign error or a skipped update lives there).
+    """
+    for klass in type(model).__mro__:
+        if "train_step" in vars(klass):
+            module = klass.__module__ or ""
+            return None if module.split(".")[0] == "keras" else f"{klass.__qualname__}.train_step"
+    return None

@@ -25,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from nanfix.capture.task import Task, constant_guess_loss, layer_activation  # noqa: E402
 from nanfix.capture.training_data import TrainingData, first_array, map_nest  # noqa: E402
+from nanfix.probe.setup import custom_train_step  # noqa: E402
 
 RELU_LIKE = {"relu", "relu6", "elu", "selu", "leaky_relu", "gelu", "silu", "swish"}
 SATURATING = {"sigmoid", "tanh", "hard_sigmoid", "softsign"}
@@ -43,7 +44,9 @@ class Layout:
 
     def slices(self) -> dict[str, slice]:
         sizes = [
-            ("scalars", 3),  # loss, accuracy, squared global gradient norm
+            # loss, accuracy, squared global gradient norm, and the cosine between the update
+            # the step applied and the compiled loss's gradient (1 for Keras' own step)
+            ("scalars", 4),
             ("grad_max", len(self.variables)),
             ("weight_max", len(self.variables)),
             ("weight_norm", len(self.variables)),
@@ -116,6 +119,30 @@ def _single_output(layer: Any) -> bool:
     return hasattr(output, "shape") and not isinstance(output, (list, tuple, dict))
 
 
+def _cosine(first: list, second: list) -> Any:
+    """The cosine between two lists of tensors taken as one vector (1 when either is zero)."""
+    pairs = [(tf.cast(a, tf.float32), tf.cast(b, tf.float32))
+             for a, b in zip(first, second, strict=False) if a is not None and b is not None]
+    if not pairs:
+        return tf.constant(1.0)
+    dot = tf.add_n([tf.reduce_sum(a * b) for a, b in pairs])
+    norms = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(a)) for a, _ in pairs]) *
+                    tf.add_n([tf.reduce_sum(tf.square(b)) for _, b in pairs]))
+    return tf.where(norms > 0, dot / tf.maximum(norms, 1e-30), 1.0)
+
+
+def output_key(model: Any, index: int) -> Any:
+    """How to pick output `index` from the model's predictions and targets: its name for a
+    model whose outputs are a dict, its position for a list, None for one output."""
+    outputs = getattr(model, "_outputs_struct", None)
+    if isinstance(outputs, dict):
+        return list(outputs)[index]
+    try:
+        return index if len(model.outputs) > 1 else None
+    except (AttributeError, TypeError, ValueError):  # a subclassed model: one output
+        return None
+
+
 def fresh_initializer(initializer: Any) -> Any:
     """A copy of the initializer that draws new values (the seed is left to the global one)."""
     if isinstance(initializer, str):
@@ -161,7 +188,12 @@ class Trainer:
         self.task = task
         self.data = data
         self.batch_size = data.batch_size
-        model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, jit_compile=False)
+        self.custom_step = custom_train_step(model)
+        # the script's own step may read the compiled metrics (self.metrics, compute_metrics)
+        metrics = (getattr(model, "_nanfix_compile", {}) or {}).get("metrics") if self.custom_step else None
+        model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+                      jit_compile=False)
+        self.output_key = output_key(model, task.output_index)
         self._ensure_built()
         self.tap, tapped = activation_model(model)
         self.tapped_layers = tapped
@@ -175,7 +207,9 @@ class Trainer:
             variable_layers=[owner.get(id(v), v.path.split("/")[0]) for v in trainable],
             activation_layers=[layer.name if layer is not None else "output" for layer in tapped],
             dead_layers=[t.name for t in tapped if t is not None and layer_activation(t) in RELU_LIKE],
-            saturating_layers=[t.name for t in tapped if t is not None and layer_activation(t) in SATURATING],
+            # the output layer is left out: a confident classifier's sigmoid sits near 0 and 1
+            # by design (and the loss sees its logits), hidden layers are the ones that stall
+            saturating_layers=[t.name for t in tapped[:-1] if t is not None and layer_activation(t) in SATURATING],
             state_layers=[state_owner[id(v)] for v in self.state_variables],
         )
         self.slices = self.layout.slices()
@@ -217,6 +251,15 @@ class Trainer:
 
     # -- the compiled step -------------------------------------------------------------
 
+    def main_output(self, structure: Any) -> Any:
+        """The output the accuracy and prediction statistics describe (`Task.output_index`)."""
+        if self.output_key is None or not isinstance(structure, (dict, list, tuple)):
+            return structure
+        if isinstance(structure, dict):
+            key = self.output_key if self.output_key in structure else list(structure)[0]
+            return structure[key]
+        return structure[self.output_key if isinstance(self.output_key, int) else 0]
+
     def _forward(self, x, training):
         if self.tap is not None:
             outputs = self.tap(x, training=training)
@@ -230,14 +273,12 @@ class Trainer:
         y = map_nest(lambda a: tf.gather(a, index), y_all)
         weight = None if weight_all is None else tf.gather(weight_all, index)
         trainable = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            y_pred, activations = self._forward(x, training=True)
-            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight, training=True)
-            scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
-        grads = tape.gradient(scaled, trainable)
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, trainable, strict=False)]
         scale = tf.cast(self.optimizer.dynamic_scale, tf.float32) if self.skips_overflow else None
-        self.optimizer.apply_gradients(zip(grads, trainable, strict=False))
+        if self.custom_step:
+            loss, y_pred, activations, grads, alignment = self._users_step(x, y, weight, trainable)
+        else:
+            loss, y_pred, activations, grads = self._keras_step(x, y, weight, trainable)
+            alignment = tf.constant(1.0)
         if scale is not None:
             # a LossScaleOptimizer skips a step whose scaled gradients overflowed and lowers
             # its scale: those gradients are its own business, not a divergence; the others
@@ -249,13 +290,56 @@ class Trainer:
         grad_sq = tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads]) if grads else tf.constant(0.0)
         weight_max = [tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) for v in trainable]
         weight_norm = [tf.norm(tf.cast(v, tf.float32)) for v in trainable]
-        parts = [tf.stack([tf.cast(loss, tf.float32), self._accuracy(y, y_pred), grad_sq])]
+        y_main, pred_main = self.main_output(y), self.main_output(y_pred)
+        parts = [tf.stack([tf.cast(loss, tf.float32), self._accuracy(y_main, pred_main), grad_sq,
+                           alignment])]
         parts += [tf.stack(grad_max), tf.stack(weight_max), tf.stack(weight_norm),
                   tf.stack(grad_rms)] if trainable else []
         parts += self._activation_stats(activations)
         if self.state_variables:
             parts.append(tf.stack([tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) for v in self.state_variables]))
         return tf.concat([tf.reshape(p, [-1]) for p in parts if p.shape[0] != 0], axis=0)
+
+    def _keras_step(self, x, y, weight, trainable):
+        """Keras' own step: forward, the compiled loss, gradients, the optimizer."""
+        with tf.GradientTape() as tape:
+            y_pred, activations = self._forward(x, training=True)
+            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight, training=True)
+            scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
+        grads = tape.gradient(scaled, trainable)
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, trainable, strict=False)]
+        self.optimizer.apply_gradients(zip(grads, trainable, strict=False))
+        return loss, y_pred, activations, grads
+
+    def _users_step(self, x, y, weight, trainable):
+        """The script's own `train_step`, run as its `fit` would run it, measured around it.
+
+        The compiled loss (and the accuracy and activations) is read from an inference
+        forward pass before the step, so the step's own randomness and state are untouched;
+        the gradients are the ones the step hands to the optimizer, so a step that changes
+        them (a sign, a scale, a clip) is measured as it trains. Their cosine with the
+        compiled loss's own gradient says whether the step descends that loss at all.
+        """
+        with tf.GradientTape() as tape:
+            y_pred, activations = self._forward(x, training=False)
+            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight, training=False)
+        descent = tape.gradient(loss, trainable)
+        applied: dict[int, Any] = {}
+        optimizer_apply = self.optimizer.apply
+
+        def recording_apply(grads, trainable_variables=None, *args, **kwargs):
+            if not applied:  # the outer call (a LossScaleOptimizer calls its inner one again)
+                variables = trainable if trainable_variables is None else trainable_variables
+                applied.update({id(v): g for g, v in zip(grads, variables, strict=False)})
+            return optimizer_apply(grads, trainable_variables, *args, **kwargs)
+
+        self.optimizer.apply = recording_apply
+        try:
+            self.model.train_step((x, y) if weight is None else (x, y, weight))
+        finally:
+            del self.optimizer.apply
+        grads = [tf.zeros_like(v) if applied.get(id(v)) is None else applied[id(v)] for v in trainable]
+        return loss, y_pred, activations, grads, _cosine(grads, descent)
 
     def _activation_stats(self, activations) -> list:
         if not activations:
@@ -286,6 +370,7 @@ class Trainer:
     def _evaluate(self, x, y):
         y_pred, _ = self._forward(x, training=False)
         loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+        y, y_pred = self.main_output(y), self.main_output(y_pred)
         y_pred32 = tf.cast(y_pred, tf.float32)
         if self.task.kind == "multiclass" and y_pred32.shape[-1] and y_pred32.shape[-1] > 1:
             counts = tf.math.bincount(tf.cast(tf.argmax(y_pred32, axis=-1), tf.int32))

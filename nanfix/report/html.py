@@ -19,6 +19,7 @@ from html import escape
 from typing import Any
 
 from nanfix.report import plot
+from nanfix.report.captured import probed_line
 
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
@@ -100,11 +101,7 @@ def _header(report: dict[str, Any]) -> list[str]:
     if capture.get("model"):
         optimizer = capture.get("optimizer") or {}
         settings = ", ".join(f"{key}={_number(value)}" for key, value in optimizer.items() if key != "class")
-        task = capture.get("task") or {}
-        parts.append(f'<p class="dim">{_e(capture["model"].get("class"))} with '
-                     f'{_e(capture["model"].get("params"))} parameters · '
-                     f"{_e(optimizer.get('class'))}({_e(settings)}) · loss {_e(capture.get('loss'))} · "
-                     f"{_e(task.get('kind'))}, {_e(task.get('output_activation'))} output</p>")
+        parts.append(f'<p class="dim">{_e(probed_line(capture, settings))}</p>')
     return parts
 
 

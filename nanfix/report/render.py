@@ -22,10 +22,11 @@ def as_text(report: dict[str, Any], output_format: str) -> str:
     raise ValueError(f"unknown format {output_format}")
 
 
-def to_terminal(report: dict[str, Any], console: Console, terse: bool = False) -> None:
+def to_terminal(report: dict[str, Any], console: Console, terse: bool = False,
+                debug: bool = False) -> None:
     from nanfix.report.terminal import render_report
 
-    render_report(report, console, terse=terse)
+    render_report(report, console, terse=terse, debug=debug)
 
 
 def extras(report: dict[str, Any], junit: str | None = None, plot: str | None = None,

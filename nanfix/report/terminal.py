@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nanfix.records import median
+from nanfix.report.captured import probed_line
 
 VERDICT_STYLE = {"healthy": "bold green", "diverges": "bold red", "stalls": "bold yellow",
                  "error": "bold magenta"}
@@ -64,10 +65,11 @@ def _number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def render_report(report: dict[str, Any], console: Console, terse: bool = False) -> None:
+def render_report(report: dict[str, Any], console: Console, terse: bool = False,
+                  debug: bool = False) -> None:
     console.print(_verdict_panel(report))
     if report.get("error"):
-        _render_error(report, console)
+        _render_error(report, console, debug)
         return
     findings = report.get("findings", [])
     if findings:
@@ -104,21 +106,18 @@ def _verdict_panel(report: dict[str, Any]) -> Panel:
         optimizer = capture.get("optimizer", {})
         settings = ", ".join(f"{k}={_number(v)}" for k, v in optimizer.items()
                              if k != "class" and v is not None and v is not False)
-        task = capture.get("task", {})
-        lines.append(Text(
-            f"{capture['model']['class']} with {capture['model']['params']:,} parameters · "
-            f"{optimizer.get('class')}({settings}) · loss {capture.get('loss')} · "
-            f"{task.get('kind')} ({task.get('classes')} outputs, {task.get('output_activation')} output)",
-            style="dim"))
+        lines.append(Text(probed_line(capture, settings), style="dim"))
     settings = report.get("settings") or {}
-    lines.append(Text(f"{settings.get('seeds', '?')} seeds × {settings.get('steps', '?')} steps · "
+    own = (capture.get("fit_steps") if capture else None)
+    horizon = f" (its own fit: {own:,} steps)" if own else ""
+    lines.append(Text(f"{settings.get('seeds', '?')} seeds × {settings.get('steps', '?')} steps{horizon} · "
                       f"{report.get('elapsed_s', 0):.1f} s", style="dim"))
     title = f"nanfix · {shown_path(report.get('script', ''))}"
     return Panel(Group(*lines), title=title, title_align="left",
                  border_style=VERDICT_STYLE.get(verdict, "white").replace("bold ", ""))
 
 
-def _render_error(report: dict[str, Any], console: Console) -> None:
+def _render_error(report: dict[str, Any], console: Console, debug: bool = False) -> None:
     error = report["error"]
     body = [Text(error.get("message") or "", style="bold")]
     if error.get("where"):
@@ -126,10 +125,12 @@ def _render_error(report: dict[str, Any], console: Console) -> None:
     if error.get("hint"):
         body.append(Text(error["hint"]))
     output = (report.get("script_output") or "").strip()
-    if output and error.get("type") in ("crashed", "memory", "timeout", "internal"):
+    if output and error.get("type") in ("crashed", "memory", "timeout", "internal", "script_error"):
+        # a script that stopped itself (argparse's usage error) said why in its own output
         tail = "\n".join(output.splitlines()[-8:])
         body.append(Text("last output of the script:\n" + tail, style="dim"))
-    body.append(Text("Run with --debug for the full traceback.", style="dim"))
+    if not debug and error.get("detail"):
+        body.append(Text("Run with --debug for the full traceback.", style="dim"))
     console.print(Panel(Group(*body), title=f"error: {error.get('type')}", title_align="left",
                         border_style="magenta"))
 
@@ -217,9 +218,17 @@ def _render_top_fix(fixes: list[dict[str, Any]], console: Console) -> None:
     if best.get("note"):
         console.print(best["note"])
     if best.get("diff"):
-        console.print(Syntax(best["diff"], "diff", theme="ansi_dark", background_color="default"))
+        print_code(console, best["diff"], "diff")
     elif best.get("snippet"):
-        console.print(Syntax(best["snippet"], "python", theme="ansi_dark", background_color="default"))
+        print_code(console, best["snippet"], "python")
+
+
+def print_code(console: Console, code: str, lexer: str) -> None:
+    """Code and diffs in full lines, never wrapped or cut at the console's width: the changed
+    text is often at the end of a long line, and a CI log must show it."""
+    width = max((len(line) for line in code.splitlines()), default=1)
+    console.print(Syntax(code, lexer, theme="ansi_dark", background_color="default",
+                         code_width=width, word_wrap=False), crop=False)
 
 
 def _render_sweep(sweep: dict[str, Any], console: Console) -> None:

@@ -93,9 +93,10 @@ def answers_cause(fix: FixResult, cause_families: set[str]) -> bool:
 
 
 def sort_key(fix: FixResult, classifier: bool, magnitude: Mapping[str, float]):
-    elapsed = fix.probe.elapsed_s if fix.probe else math.inf
+    """Outcome, cure rate, quality, size, how far it moves a setting; exact ties by the id, so
+    two identical runs rank alike (never by the time a probe took)."""
     return (OUTCOME_ORDER.get(fix.outcome, 3), -cure_rate(fix), quality(fix, classifier),
-            fix.size, magnitude.get(fix.id, float(fix.size)), elapsed)
+            fix.size, magnitude.get(fix.id, float(fix.size)), fix.id)
 
 
 def rank(results: list[FixResult], task=None, magnitude: Mapping[str, float] | None = None,

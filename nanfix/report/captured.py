@@ -1,0 +1,37 @@
+"""The one line that says what was probed: the model, its optimizer, its loss and its task.
+
+Every renderer prints it, so the words (and how several outputs read) live here once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def task_words(task: dict[str, Any]) -> str:
+    """"multiclass (3 classes, softmax output)"; for several outputs each one's, by name."""
+    if task.get("outputs"):
+        heads = "; ".join(f"{head.get('name')}: {_one(head)}" for head in task["outputs"])
+        return f"{len(task['outputs'])} outputs ({heads})"
+    return _one(task)
+
+
+def _one(task: dict[str, Any]) -> str:
+    kind, activation = task.get("kind"), task.get("output_activation")
+    if kind == "multiclass":
+        return f"multiclass ({task.get('classes')} classes, {activation} output)"
+    if kind == "multilabel":
+        return f"multilabel ({task.get('classes')} labels, {activation} output)"
+    if kind == "regression":
+        units = task.get("classes")
+        return f"regression ({units} value{'s' if units != 1 else ''}, {activation} output)"
+    return f"{kind} ({activation} output)"
+
+
+def probed_line(capture: dict[str, Any], settings: str) -> str:
+    """Model, optimizer, loss, task and whose train step ran, as one line."""
+    model, optimizer = capture["model"], capture.get("optimizer") or {}
+    step = f" · its own {model['train_step']}" if model.get("train_step") else ""
+    return (f"{model['class']} with {model['params']:,} parameters · "
+            f"{optimizer.get('class')}({settings}) · loss {capture.get('loss')} · "
+            f"{task_words(capture.get('task') or {})}{step}")
