@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from typing import Any
 
 import typer
@@ -71,8 +72,9 @@ def _check_script(script: str) -> str:
                     f"e.g. `nanfix probe train.py`.")
     if os.path.isdir(script):
         _fail_usage(f"{script} is a directory; give the training script inside it, e.g. {script}/train.py.")
-    if not script.endswith(".py"):
-        _fail_usage(f"{script} is not a .py file; nanfix runs Python training scripts.")
+    if not script.endswith((".py", ".ipynb")):
+        _fail_usage(f"{script} is not a .py file or a notebook (.ipynb); nanfix runs Python "
+                    f"training scripts and Jupyter notebooks.")
     return os.path.abspath(script)
 
 
@@ -88,8 +90,12 @@ def _run(script: str, argv: list[str], settings: Settings, data: str | None, mod
            "data_config": os.path.abspath(data) if data else None,
            "sweep_axis": sweep_axis, "sweep_grid": sweep_grid}
     console = _console(sys.stderr)
-    with ProgressDisplay(console, enabled=progress and console.is_terminal) as display:
-        report = run_job(job, on_event=display.update)
+    with ProgressDisplay(console, enabled=progress and console.is_terminal) as display, \
+            tempfile.TemporaryDirectory(prefix="nanfix-notebook-") as scratch:
+        if script.endswith(".ipynb"):
+            report = _run_notebook(job, scratch, display.update)
+        else:
+            report = run_job(job, on_event=display.update)
     if debug and report.get("error"):
         detail = report["error"].get("detail")
         if detail:
@@ -107,6 +113,29 @@ FILE_FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".h
 def format_of(path: str) -> str:
     """The report format a file name asks for (Markdown when the extension says nothing)."""
     return FILE_FORMATS.get(os.path.splitext(path)[1].lower(), "markdown")
+
+
+def _run_notebook(job: dict[str, Any], scratch: str, on_event: Any) -> dict[str, Any]:
+    """Run a notebook's code cells as one script, in the notebook's folder as a kernel
+    would, and tell every line the report names as its cell and line."""
+    from nanfix.capture import notebook
+    from nanfix.executor.local import run_job
+
+    path = job["script"]
+    try:
+        converted = notebook.to_script(path)
+    except notebook.NotebookError as error:
+        _fail_usage(str(error))
+    script = os.path.join(scratch, os.path.splitext(os.path.basename(path))[0] + "_ipynb.py")
+    with open(script, "w") as handle:
+        handle.write(converted.source)
+    report = run_job({**job, "script": script}, on_event=on_event, cwd=os.path.dirname(path))
+    report = notebook.relocate(report, os.path.basename(script), converted)
+    report["script"] = path
+    if report.get("capture"):
+        report["capture"]["script"] = os.path.basename(path)
+    report["notebook"] = {"cells_skipped_or_changed": converted.notes}
+    return report
 
 
 def _emit(report: dict[str, Any], output_format: str, output: str | None, terse: bool = False,
@@ -381,8 +410,20 @@ def _apply_top_fix(report: dict[str, Any], script: str) -> None:
         return
     from nanfix.fixes.source.apply import apply_patch
 
-    path = apply_patch(script, best["diff"])
+    if script.endswith(".ipynb"):
+        path = _apply_to_notebook(script, best["diff"])
+    else:
+        path = apply_patch(script, best["diff"])
     console.print(f"nanfix: wrote {path} with fix {best['id']} applied (your script is unchanged).")
+
+
+def _apply_to_notebook(path: str, diff: str) -> str:
+    """The notebook with the fix in its cells, as NOTEBOOK.nanfix.ipynb next to it."""
+    from nanfix.capture import notebook
+    from nanfix.fixes.source.apply import apply_diff
+
+    converted = notebook.to_script(path)
+    return notebook.to_notebook(converted, apply_diff(converted.source, diff), notebook.patched_path(path))
 
 
 def main() -> None:

@@ -68,6 +68,10 @@ def _number(value: Any, digits: int = 4) -> str:
 def render_report(report: dict[str, Any], console: Console, terse: bool = False,
                   debug: bool = False) -> None:
     console.print(_verdict_panel(report))
+    notes = (report.get("notebook") or {}).get("cells_skipped_or_changed") or []
+    if notes:  # a notebook run as one script: what of it was not plain Python
+        console.print(Text("Notebook: " + "; ".join(notes[:8]) + (" ..." if len(notes) > 8 else ""),
+                           style="dim"))
     if report.get("error"):
         _render_error(report, console, debug)
         return
