@@ -29,6 +29,10 @@ recipes: install
 	  $(BIN)/nanfix probe $$s --exit-zero --no-progress $$(cat $$(dirname $$s)/nanfix-args 2>/dev/null) || exit $$?; \
 	done
 
+# Tests run on up to 4 processes (most wait on a worker process's TensorFlow start); a module
+# whose fixture probes once stays on one of them (xdist_group).
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup
+
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -33,7 +33,7 @@ def monitoring_overhead(steps: int = 300, repeats: int = 3) -> dict:
     from nanfix.capture import hooks as capture
     from nanfix.capture import task
     from nanfix.capture.training_data import TrainingData
-    from nanfix.probe.trainer import Trainer
+    from nanfix.probes.trainer import Trainer
 
     capture.install_hooks(__file__)
     rng = np.random.default_rng(0)

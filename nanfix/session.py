@@ -22,10 +22,10 @@ from nanfix.capture import task as task_module
 from nanfix.capture.load import Loaded, LoadError, load
 from nanfix.config import Settings
 from nanfix.findings.catalog import Context
-from nanfix.probe.build import build_trainer
-from nanfix.probe.localize import name_first_op
-from nanfix.probe.run import Deadline, probe
-from nanfix.probe.setup import TrainSetup, custom_train_step, from_capture
+from nanfix.probes.build import build_trainer
+from nanfix.probes.localize import name_first_op
+from nanfix.probes.run import Deadline, probe
+from nanfix.probes.setup import TrainSetup, custom_train_step, from_capture
 from nanfix.records import (
     ErrorInfo,
     ErrorKind,

@@ -13,9 +13,9 @@ from nanfix import fixes
 from nanfix.capture import task as task_module
 from nanfix.capture.training_data import TrainingData
 from nanfix.findings.catalog import Context
-from nanfix.probe.build import build_trainer
-from nanfix.probe.run import Deadline, probe
-from nanfix.probe.setup import from_capture
+from nanfix.probes.build import build_trainer
+from nanfix.probes.run import Deadline, probe
+from nanfix.probes.setup import from_capture
 
 
 def blobs(n=512, features=20, classes=4, seed=0):

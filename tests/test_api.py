@@ -16,6 +16,9 @@ import nanfix
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes" / "_data"))
 from make_data import load_mnist_like  # noqa: E402
 
+# its module fixture probes once: one xdist worker runs the whole module
+pytestmark = pytest.mark.xdist_group("test_api")
+
 
 def seed002_network() -> keras.Model:
     """Seed 002's 784-30-10 network, built in memory: linear layers, N(0, 1) weights, MSE, SGD 3.0."""

@@ -23,6 +23,9 @@ from nanfix.records import FixResult
 from nanfix.report import github, html, junit, plot
 from nanfix.report.serialize import fix_to_dict
 
+# its module fixture probes once: one xdist worker runs the whole module
+pytestmark = pytest.mark.xdist_group("test_ci_outputs")
+
 BUDGET = ["--no-progress", "--seeds", "2", "--steps", "60"]
 ANNOTATION = re.compile(r"^::(error|warning|notice)(?: (?P<props>[^:]*))?::(?P<message>.*)$")
 
@@ -248,7 +251,7 @@ def test_junit_one_failing_testcase_per_diverged_seed(diverging_probe, tmp_path)
     suite, cases = junit_cases((tmp_path / "junit.xml").read_text())
     check_counts(suite, cases)
     assert [case.get("name") for case in cases] == [f"seed {run['seed']}" for run in report["baseline"]["runs"]]
-    assert {case.get("classname") for case in cases} == {"nanfix.probe.diverge"}
+    assert {case.get("classname") for case in cases} == {"nanfix.probes.diverge"}
     for case in cases:
         failure = case.find("failure")
         assert failure is not None

@@ -157,14 +157,14 @@ def test_malformed_dataset_config_is_a_usage_error(tmp_path):
     ("list_inputs.py", "script_error", "at model.fit: Unrecognized data type"),  # Keras' words
     ("string_inputs.py", "script_error", "Keras trains on numbers"),
 ])
-def test_script_failures_are_one_paragraph_not_a_traceback(script, kind, text):
-    result = nanfix("probe", str(SCRIPTS / script), *QUICK)
+def test_script_failures_are_one_paragraph_not_a_traceback(script, kind, text, tmp_path):
+    written = tmp_path / "report.json"  # the table on stdout and the JSON report, one run
+    result = nanfix("probe", str(SCRIPTS / script), *QUICK, "-o", str(written))
     assert result.returncode == 3
     output = result.stdout + result.stderr
     assert text in output
     assert "Traceback (most recent call last)" not in output
-    json_run = nanfix("probe", str(SCRIPTS / script), *QUICK, "--format", "json")
-    report = json.loads(json_run.stdout)
+    report = json.loads(written.read_text())
     assert report["verdict"] == "error" and report["error"]["type"] == kind
 
 

@@ -293,7 +293,7 @@ def _functional_embedding():
 
 
 def _setup_of(model, x):
-    from nanfix.probe.setup import from_capture
+    from nanfix.probes.setup import from_capture
 
     y = one_hot(classes=2)
     data = TrainingData(x=x, y=y, sample_weight=None, batch_size=32)

@@ -30,8 +30,8 @@ from nanfix.config import Settings  # noqa: E402
 from nanfix.fixes.catalog import FAMILIES, families_for  # noqa: E402
 from nanfix.fixes.source import apply as source_apply  # noqa: E402
 from nanfix.fixes.source import diff as source_diff  # noqa: E402
-from nanfix.probe.build import build_model  # noqa: E402
-from nanfix.probe.run import Deadline  # noqa: E402
+from nanfix.probes.build import build_model  # noqa: E402
+from nanfix.probes.run import Deadline  # noqa: E402
 from nanfix.records import Finding, FixOutcome, Severity  # noqa: E402
 from nanfix.sweep import budget  # noqa: E402
 from nanfix.sweep import search as sweep  # noqa: E402

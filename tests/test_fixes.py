@@ -27,9 +27,9 @@ from builders import blobs, diagnose, make_setup, pixels  # noqa: E402
 from nanfix import fixes  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
 from nanfix.fixes.catalog import FAMILIES  # noqa: E402
-from nanfix.probe.build import build_model  # noqa: E402
-from nanfix.probe.run import Deadline  # noqa: E402
-from nanfix.probe.setup import layer_configs, model_config  # noqa: E402
+from nanfix.probes.build import build_model  # noqa: E402
+from nanfix.probes.run import Deadline  # noqa: E402
+from nanfix.probes.setup import layer_configs, model_config  # noqa: E402
 from nanfix.records import Finding, Severity  # noqa: E402
 from nanfix.sweep import budget  # noqa: E402
 from nanfix.sweep import search as sweep  # noqa: E402

@@ -19,7 +19,7 @@ STAGES = [
     ("foundation", ("nanfix", "nanfix.records", "nanfix.config", "nanfix.exitcodes")),
     ("capture", ("nanfix.capture",)),
     ("findings", ("nanfix.findings",)),
-    ("probe", ("nanfix.probe",)),
+    ("probes", ("nanfix.probes",)),
     ("fixes", ("nanfix.fixes",)),
     ("sweep", ("nanfix.sweep",)),
     ("report", ("nanfix.report",)),

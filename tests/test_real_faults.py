@@ -31,8 +31,8 @@ from builders import blobs, diagnose, make_setup, pixels  # noqa: E402
 from nanfix.capture.training_data import looks_like_pixels  # noqa: E402
 from nanfix.config import Settings  # noqa: E402
 from nanfix.fixes.catalog import FAMILIES, families_for  # noqa: E402
-from nanfix.probe.run import Deadline  # noqa: E402
-from nanfix.probe.setup import model_config  # noqa: E402
+from nanfix.probes.run import Deadline  # noqa: E402
+from nanfix.probes.setup import model_config  # noqa: E402
 from nanfix.records import FixOutcome, Outcome, StallKind, Verdict  # noqa: E402
 from nanfix.session import verdict_of  # noqa: E402
 from nanfix.sweep import budget, combine  # noqa: E402

@@ -11,6 +11,9 @@ from test_cli_probe import SCRIPTS, nanfix
 
 from nanfix.records import FixOutcome, FixResult, Outcome, ProbeResult, SeedRun
 
+# its module fixture probes once: one xdist worker runs the whole module
+pytestmark = pytest.mark.xdist_group("test_report_details")
+
 
 @pytest.fixture(scope="module")
 def long_line_run(tmp_path_factory):
@@ -110,7 +113,7 @@ def test_a_confident_sigmoid_output_is_not_called_saturated():
 
     from nanfix.capture.task import infer
     from nanfix.capture.training_data import TrainingData
-    from nanfix.probe.trainer import Trainer
+    from nanfix.probes.trainer import Trainer
 
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")

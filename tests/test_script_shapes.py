@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 from test_cli_probe import nanfix
 
+# its module fixture probes once: one xdist worker runs the whole module
+pytestmark = pytest.mark.xdist_group("test_script_shapes")
+
 SHAPES = Path(__file__).parent / "scripts" / "shapes"
-QUICK = ["--seeds", "2", "--no-progress", "--format", "json"]
+QUICK = ["--seeds", "1", "--no-progress", "--format", "json"]  # what is probed, not how often
 FEW = ["--steps", "100", "--no-fixes"]
 
 # name: (script, extra nanfix options, the script's own arguments)

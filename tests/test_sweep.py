@@ -36,8 +36,8 @@ from nanfix.config import plan as fixplan  # noqa: E402
 from nanfix.fixes.catalog import FAMILIES  # noqa: E402
 from nanfix.fixes.source import apply as source_apply  # noqa: E402
 from nanfix.fixes.source import diff as source_diff  # noqa: E402
-from nanfix.probe.run import Deadline  # noqa: E402
-from nanfix.probe.setup import from_capture  # noqa: E402
+from nanfix.probes.run import Deadline  # noqa: E402
+from nanfix.probes.setup import from_capture  # noqa: E402
 from nanfix.records import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity  # noqa: E402
 from nanfix.sweep import axis, budget, combine, rank  # noqa: E402
 from nanfix.sweep import search as sweep  # noqa: E402

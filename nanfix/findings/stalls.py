@@ -1,7 +1,7 @@
 """Probe rules on stalls: the baseline stayed finite but did not learn.
 
 Each rule picks the stalled seeds by what was measured, their `StallKind` (set by
-`nanfix.probe.judge`) or their loss against chance, never by the words of their reason, so
+`nanfix.probes.judge`) or their loss against chance, never by the words of their reason, so
 rewording a message cannot change a finding. A seed can show two symptoms at once: a model
 that predicts one class for everything usually sits at the chance loss too.
 """

@@ -25,7 +25,7 @@ from nanfix.fixes.helpers import (
     retask,
 )
 from nanfix.fixes.source.edits import LayerEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

@@ -15,7 +15,7 @@ from nanfix.capture.training_data import first_array
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import codes
 from nanfix.fixes.source.edits import FitEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

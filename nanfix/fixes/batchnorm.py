@@ -40,7 +40,7 @@ from nanfix.fixes.source import calls
 from nanfix.fixes.source.edits import LayerEdit, Script, SourceEdit
 from nanfix.fixes.source.script import callee_name
 from nanfix.fixes.source.text import Replacement, Unpatchable
-from nanfix.probe.setup import TrainSetup, model_config
+from nanfix.probes.setup import TrainSetup, model_config
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

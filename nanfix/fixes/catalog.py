@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nanfix.fixes.source.edits import SourceEdit
-from nanfix.probe.setup import TrainSetup, rebuildable
+from nanfix.probes.setup import TrainSetup, rebuildable
 from nanfix.records import Finding, Severity
 
 Transform = Callable[[TrainSetup], TrainSetup]

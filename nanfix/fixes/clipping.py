@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import optimizer_fix
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

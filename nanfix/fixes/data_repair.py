@@ -18,7 +18,7 @@ from nanfix.capture.training_data import TrainingData, leaves, map_nest
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import DATA_PROBLEM_CODES, codes
 from nanfix.fixes.source.edits import DataEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

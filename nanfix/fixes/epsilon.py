@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import number, optimizer_fix, tidy
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

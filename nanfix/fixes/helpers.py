@@ -12,7 +12,7 @@ from typing import Any
 
 from nanfix.fixes.catalog import Fix
 from nanfix.fixes.source.edits import OptimizerEdit
-from nanfix.probe.setup import TrainSetup, layer_configs, model_config, rebuildable
+from nanfix.probes.setup import TrainSetup, layer_configs, model_config, rebuildable
 from nanfix.records import Finding
 
 # Findings that mean the data itself is broken: no optimizer change may "cure" them.

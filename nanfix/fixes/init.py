@@ -16,7 +16,7 @@ import numpy as np
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import RELU_LIKE, activation_of, describe_layer, edit_layers, layers_of
 from nanfix.fixes.source.edits import LayerEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

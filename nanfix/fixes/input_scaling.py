@@ -17,7 +17,7 @@ from nanfix.capture.task import inputs_are_ids
 from nanfix.capture.training_data import TrainingData, looks_like_pixels
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.source.edits import DataEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

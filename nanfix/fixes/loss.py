@@ -24,7 +24,7 @@ from nanfix.capture.task import (
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import codes
 from nanfix.fixes.pairing import LossSpec, change_fix
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

@@ -16,7 +16,7 @@ from nanfix.capture.task import BINARY_LOSSES, CATEGORICAL_LOSSES, SPARSE_LOSSES
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import describe_layer, edit_layers, layers_of, output_layer, retask
 from nanfix.fixes.source.edits import LayerEdit, LossEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

@@ -17,7 +17,7 @@ from nanfix.findings.model import HALF_POLICIES
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import layers_of
 from nanfix.fixes.source.edits import PolicyEdit, WrapOptimizerEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

@@ -18,7 +18,7 @@ from nanfix.fixes.helpers import diverges, tidy
 from nanfix.fixes.lr import current_rate
 from nanfix.fixes.source.edits import OptimizerEdit
 from nanfix.fixes.source.text import Code
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

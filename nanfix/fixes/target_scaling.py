@@ -14,7 +14,7 @@ import numpy as np
 
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.source.edits import DataEdit
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.

@@ -2,7 +2,7 @@
 
 One `<testsuite name="nanfix">` holds:
 
-* one testcase per baseline seed (`classname="nanfix.probe.<script stem>"`, `name="seed N"`):
+* one testcase per baseline seed (`classname="nanfix.probes.<script stem>"`, `name="seed N"`):
   passed when the seed trained healthily; `<failure>` when it diverged or stalled, with the
   finding codes as the failure `type` and their messages as the failure `message`, so the CI
   page says *why* without opening the log; `<error>` when the seed crashed or timed out
@@ -150,7 +150,7 @@ def _verdict_case(suite: ET.Element, report: dict[str, Any], classname: str) -> 
 def build(report: dict[str, Any]) -> ET.Element:
     """The <testsuites> element for a report."""
     stem = os.path.splitext(os.path.basename(report.get("script") or "script"))[0]
-    classname = f"nanfix.probe.{stem}"
+    classname = f"nanfix.probes.{stem}"
     suite = ET.Element("testsuite", name=SUITE,
                        timestamp=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
                        hostname=_text(os.uname().nodename if hasattr(os, "uname") else "localhost"))

@@ -12,8 +12,8 @@ from nanfix import fixes as catalog
 from nanfix.config import Settings
 from nanfix.fixes.catalog import Fix
 from nanfix.fixes.helpers import optimizer_fix
-from nanfix.probe.run import Deadline
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.run import Deadline
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Outcome, Verdict, median
 from nanfix.sweep.candidate import Candidate, restoring_compile, run_seeds
 

@@ -16,10 +16,10 @@ import numpy as np
 from nanfix.capture.training_data import leaves
 from nanfix.config import Settings, Thresholds
 from nanfix.fixes.catalog import Fix
-from nanfix.probe.build import build_trainer
-from nanfix.probe.judge import accuracy_learned
-from nanfix.probe.run import Deadline, probe
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.build import build_trainer
+from nanfix.probes.judge import accuracy_learned
+from nanfix.probes.run import Deadline, probe
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Outcome, ProbeResult, SeedRun
 
 KEEP_TRAINERS_BYTES = 256 * 2**20  # survivors keep their compiled trainer up to this much data

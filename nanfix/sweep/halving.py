@@ -11,8 +11,8 @@ from typing import Any
 
 from nanfix.config import Settings, Thresholds
 from nanfix.fixes.catalog import Fix
-from nanfix.probe.run import Deadline
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.run import Deadline
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Outcome
 from nanfix.sweep import rank
 from nanfix.sweep.budget import Budget

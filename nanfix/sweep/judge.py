@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nanfix.config import Thresholds
-from nanfix.probe.judge import accuracy_learned
+from nanfix.probes.judge import accuracy_learned
 from nanfix.records import FixOutcome, Outcome, ProbeResult, SeedRun, median
 from nanfix.sweep.candidate import Candidate
 

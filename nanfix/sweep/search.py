@@ -33,8 +33,8 @@ from nanfix.findings.catalog import Context
 from nanfix.fixes.catalog import Fix
 from nanfix.fixes.data_repair import data_problem
 from nanfix.fixes.source.diff import render
-from nanfix.probe.run import Deadline
-from nanfix.probe.setup import TrainSetup
+from nanfix.probes.run import Deadline
+from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding, FixResult, ProbeResult, Stage
 from nanfix.sweep import combine, rank
 from nanfix.sweep.budget import Budget

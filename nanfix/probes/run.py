@@ -2,9 +2,9 @@
 
 A probe trains for a bounded number of steps per seed (fresh weights each seed, same data),
 records a per-step history and the monitors' signals, stops a seed as soon as it has clearly
-diverged, and hands the measurements to `nanfix.probe.judge`: diverged (non-finite or
+diverged, and hands the measurements to `nanfix.probes.judge`: diverged (non-finite or
 exploding), stalled (finite but nothing learned) or healthy (finite and learning).
-`nanfix.probe.localize` names where the first non-finite value appeared.
+`nanfix.probes.localize` names where the first non-finite value appeared.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from nanfix.config import Settings, Thresholds
-from nanfix.probe.judge import exploded, judge
-from nanfix.probe.localize import locate_nonfinite
-from nanfix.probe.trainer import Trainer
+from nanfix.probes.judge import exploded, judge
+from nanfix.probes.localize import locate_nonfinite
+from nanfix.probes.trainer import Trainer
 from nanfix.records import NonFinite, Outcome, ProbeResult, SeedRun, finite_or_none
 
 Progress = Callable[[dict[str, Any]], None]

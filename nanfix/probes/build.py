@@ -12,8 +12,8 @@ from typing import Any
 
 import keras
 
-from nanfix.probe.setup import TrainSetup, model_config
-from nanfix.probe.trainer import Trainer
+from nanfix.probes.setup import TrainSetup, model_config
+from nanfix.probes.trainer import Trainer
 
 
 def build_model(setup: TrainSetup) -> Any:

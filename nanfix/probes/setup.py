@@ -3,7 +3,7 @@
 The baseline setup is what the script captured. A fix returns a new setup with an edit:
 to the model's config (an activation, an initializer), to the optimizer's config (learning
 rate, epsilon, clipping, or its class), to the loss, or to the data (scaling, dropped rows).
-`nanfix.probe.build` turns a setup into a Trainer.
+`nanfix.probes.build` turns a setup into a Trainer.
 
 This module imports no TensorFlow (Keras is imported where a function needs it), so the fix
 catalog, which only describes changes to a setup, loads without it.

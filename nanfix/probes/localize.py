@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from nanfix.capture.training_data import map_nest
-from nanfix.probe.trainer import Trainer
+from nanfix.probes.trainer import Trainer
 from nanfix.records import NonFinite
 
 OP_PATTERN = re.compile(r'op "?(\w+)"?')

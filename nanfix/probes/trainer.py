@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from nanfix.capture.task import Task, constant_guess_loss, layer_activation  # noqa: E402
 from nanfix.capture.training_data import TrainingData, first_array, map_nest  # noqa: E402
-from nanfix.probe.setup import custom_train_step  # noqa: E402
+from nanfix.probes.setup import custom_train_step  # noqa: E402
 
 RELU_LIKE = {"relu", "relu6", "elu", "selu", "leaky_relu", "gelu", "silu", "swish"}
 SATURATING = {"sigmoid", "tanh", "hard_sigmoid", "softsign"}
