@@ -16,7 +16,8 @@ import nanfix
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes" / "_data"))
 from make_data import load_mnist_like  # noqa: E402
 
-# its module fixture probes once: one xdist worker runs the whole module
+# its fixtures probe once (session scope: a module fixture would be set up again whenever
+# xdist runs another module's test in between) and one xdist worker runs the whole module
 pytestmark = pytest.mark.xdist_group("test_api")
 
 
@@ -31,7 +32,7 @@ def seed002_network() -> keras.Model:
     return model
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seed002():
     (x, labels), _ = load_mnist_like()
     x = x.reshape(len(x), 784).astype("float32") / 255

@@ -23,7 +23,8 @@ from nanfix.records import FixResult
 from nanfix.report import github, html, junit, plot
 from nanfix.report.serialize import fix_to_dict
 
-# its module fixture probes once: one xdist worker runs the whole module
+# its fixtures probe once (session scope: a module fixture would be set up again whenever
+# xdist runs another module's test in between) and one xdist worker runs the whole module
 pytestmark = pytest.mark.xdist_group("test_ci_outputs")
 
 BUDGET = ["--no-progress", "--seeds", "2", "--steps", "60"]
@@ -50,7 +51,7 @@ def line_of(path: Path, needle: str) -> int:
     return next(number for number, line in enumerate(lines, start=1) if needle in line)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lines(script_dir: Path) -> dict:
     """Lines of diverge.py that annotations may point at."""
     script = script_dir / "diverge.py"
@@ -73,7 +74,7 @@ def check_counts(suite: ET.Element, cases: list[ET.Element]) -> None:
     assert float(suite.get("time")) >= 0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def report_with_fixes(diverging_probe, healthy_probe, lines) -> dict:
     """The diverging report with three measured fixes (cures, improves, fails), shaped by the
     real serializer; the healthy seeds stand in for the runs of the fix that cures."""
@@ -100,7 +101,7 @@ def report_with_fixes(diverging_probe, healthy_probe, lines) -> dict:
     return report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def error_report(workspace: Path) -> dict:
     """A run stopped at the time limit, with ANSI colour codes in the script's output."""
     job = {"script": str(workspace / "scripts" / "diverge.py"), "argv": [],
@@ -113,7 +114,7 @@ def error_report(workspace: Path) -> dict:
 # --- the real CLI: exit codes and the files CI keeps -------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def diverging_check(workspace: Path, nanfix_cli, make_cli_env) -> dict:
     """`nanfix check scripts/diverge.py --format github --junit --plot --html` from the repo root."""
     out = workspace / "out-diverging"

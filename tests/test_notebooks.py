@@ -4,6 +4,7 @@ real Jupyter kernel and shows the HTML report there."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import nbformat
 import pytest
 from test_cli_probe import nanfix
 
+from nanfix import cli
 from nanfix.capture import notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +57,8 @@ def test_apply_writes_the_fix_into_the_cells_and_keeps_the_magics(tmp_path):
     patched = lines[:]
     patched[sigmoid] = patched[sigmoid].replace('"sigmoid"', '"softmax"')
     patched.insert(reading + 1, "x_train = x_train / 255.0")
-    written = notebook.to_notebook(converted, "\n".join(patched) + "\n", notebook.patched_path(str(copy)))
+    diff = "\n".join(difflib.unified_diff(lines, patched, "a", "b", lineterm="")) + "\n"
+    written = cli._apply_to_notebook(str(copy), diff)  # what --apply does with the top fix's diff
     assert written == str(tmp_path / "notebook.nanfix.ipynb")
     cells = nbformat.read(written, as_version=4).cells
     assert 'activation="softmax"' in cells[6].source and 'activation="sigmoid"' not in cells[6].source

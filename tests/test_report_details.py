@@ -11,11 +11,12 @@ from test_cli_probe import SCRIPTS, nanfix
 
 from nanfix.records import FixOutcome, FixResult, Outcome, ProbeResult, SeedRun
 
-# its module fixture probes once: one xdist worker runs the whole module
+# its fixtures probe once (session scope: a module fixture would be set up again whenever
+# xdist runs another module's test in between) and one xdist worker runs the whole module
 pytestmark = pytest.mark.xdist_group("test_report_details")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def long_line_run(tmp_path_factory):
     """The table as a CI log gets it (stdout not a terminal), and `-o report.json`."""
     folder = tmp_path_factory.mktemp("long_line")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from test_cli_probe import nanfix
 
-# its module fixture probes once: one xdist worker runs the whole module
+# its fixtures probe once (session scope: a module fixture would be set up again whenever
+# xdist runs another module's test in between) and one xdist worker runs the whole module
 pytestmark = pytest.mark.xdist_group("test_script_shapes")
 
 SHAPES = Path(__file__).parent / "scripts" / "shapes"
@@ -49,7 +50,7 @@ def _probe(name: str) -> tuple[int, dict]:
     return result.returncode, json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reports() -> dict[str, tuple[int, dict]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip(RUNS, pool.map(_probe, RUNS), strict=True))
