@@ -114,6 +114,16 @@ def test_a_finding_about_one_output_names_it(reports):
     _, report = reports["multi_output_bad_head"]
     scale = next(f for f in report["findings"] if f["code"] == "D105")
     assert scale["evidence"]["output"] == "size" and scale["message"].startswith("output 'size'")
+    # the summed loss hides it, the head's own loss does not: it learned only the mean
+    run = report["baseline"]["runs"][0]
+    assert report["verdict"] == "stalls" and run["stall"] == "mean_only"
+    assert run["reason"].startswith("output 'size': loss")
+
+
+def test_a_learning_regression_head_beats_its_constant_guess(reports):
+    _, report = reports["multi_output"]
+    signals = report["baseline"]["runs"][0]["signals"]
+    assert signals["end_eval"]["head_loss/size"] < 0.9 * signals["head_guess_losses"]["size"]
 
 
 @pytest.mark.parametrize(("name", "source"), [("tf_data", "dataset"), ("generator", "generator"),

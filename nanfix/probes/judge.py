@@ -37,10 +37,24 @@ def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
 
 def only_the_mean(run: SeedRun, thresholds: Thresholds) -> bool:
     """A regression whose final loss is not `learn_regression_gain` below the loss of
-    predicting its targets' best constant: it learned the mean, nothing of its inputs."""
+    predicting its targets' best constant: it learned the mean, nothing of its inputs. For a
+    model with several outputs, any regression head that did no better (`mean_only_heads`)."""
     guess = run.signals.get("constant_guess_loss")
-    return guess is not None and run.final_loss is not None and \
-        run.final_loss > (1.0 - thresholds.learn_regression_gain) * guess
+    return bool(guess is not None and run.final_loss is not None and
+                run.final_loss > (1.0 - thresholds.learn_regression_gain) * guess) or \
+        bool(mean_only_heads(run, thresholds))
+
+
+def mean_only_heads(run: SeedRun, thresholds: Thresholds) -> list[tuple[str, float, float]]:
+    """(head, its final loss, its constant-guess loss) for each regression output that learned
+    only its targets' mean."""
+    end = run.signals.get("end_eval", {})
+    out = []
+    for head, guess in (run.signals.get("head_guess_losses") or {}).items():
+        loss = end.get(f"head_loss/{head}")
+        if loss is None or loss > (1.0 - thresholds.learn_regression_gain) * guess:
+            out.append((head, loss, guess))
+    return out
 
 
 def accuracy_learned(accuracy: float | None, task, thresholds: Thresholds,
@@ -67,12 +81,12 @@ def judge(run: SeedRun, task, thresholds: Thresholds, exploded_at: int | None,
     if timed_out and run.steps_run < MIN_STEPS_FOR_A_VERDICT:
         return Outcome.TIMED_OUT, None, f"the time limit ran out after {run.steps_run} steps"
     if one_class(run, task, thresholds):
-        return Outcome.STALLED, StallKind.ONE_CLASS, stall_reason(StallKind.ONE_CLASS, run, task)
+        return Outcome.STALLED, StallKind.ONE_CLASS, stall_reason(StallKind.ONE_CLASS, run, task, thresholds)
     loss_fell, accuracy_ok = learned(run, task, thresholds)
     if loss_fell and accuracy_ok:
         return Outcome.HEALTHY, None, "finite and learning"
     stall = stall_kind(run, task, thresholds, loss_fell, accuracy_ok)
-    return Outcome.STALLED, stall, stall_reason(stall, run, task)
+    return Outcome.STALLED, stall, stall_reason(stall, run, task, thresholds)
 
 
 def one_class(run: SeedRun, task, thresholds: Thresholds) -> bool:
@@ -103,7 +117,7 @@ def stall_kind(run: SeedRun, task, thresholds: Thresholds, loss_fell: bool,
     return StallKind.NO_PROGRESS
 
 
-def stall_reason(stall: StallKind, run: SeedRun, task) -> str:
+def stall_reason(stall: StallKind, run: SeedRun, task, thresholds: Thresholds) -> str:
     """The stall in plain words, with its numbers."""
     if stall is StallKind.CONSTANT_PREDICTIONS:
         return "the model predicts the same class for every sample"
@@ -117,6 +131,13 @@ def stall_reason(stall: StallKind, run: SeedRun, task) -> str:
     if stall is StallKind.ACCURACY_AT_CHANCE:
         return (f"loss fell but accuracy stayed near chance ({run.val_accuracy:.3f} vs "
                 f"{task.chance_accuracy:.3f})")
+    if stall is StallKind.MEAN_ONLY and run.signals.get("head_guess_losses"):
+        heads = mean_only_heads(run, thresholds)
+        if heads:
+            head, loss, guess = heads[0]
+            shown = "not finite" if loss is None else f"{loss:.4g}"
+            return (f"output '{head}': loss {shown} is no better than predicting its targets' mean "
+                    f"({guess:.4g}): that head learned nothing from the inputs")
     if stall is StallKind.MEAN_ONLY:
         guess = run.signals.get("constant_guess_loss")
         return (f"loss {run.final_loss:.4g} is no better than predicting the targets' mean "

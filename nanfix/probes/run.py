@@ -218,6 +218,7 @@ def _signals(trainer, start_eval, end_eval, history, weight_norms, first_weight_
         "grad_norm_max": max(grads) if grads else None,
         "exploded_at": exploded_at,
         "constant_guess_loss": getattr(trainer, "constant_guess_loss", None),
+        "head_guess_losses": dict(getattr(trainer, "head_guesses", None) or {}),
     }
     if dead:
         tail = np.mean(np.stack(dead[-max(1, len(dead) // 5):]), axis=0)

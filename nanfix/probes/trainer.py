@@ -131,6 +131,13 @@ def _cosine(first: list, second: list) -> Any:
     return tf.where(norms > 0, dot / tf.maximum(norms, 1e-30), 1.0)
 
 
+def _pick(structure: Any, key: Any) -> Any:
+    """Output `key`'s part of a structure of predictions or targets (all of it for None)."""
+    if key is None or not isinstance(structure, (dict, list, tuple)):
+        return structure
+    return structure[key]
+
+
 def output_key(model: Any, index: int) -> Any:
     """How to pick output `index` from the model's predictions and targets: its name for a
     model whose outputs are a dict, its position for a list, None for one output."""
@@ -220,6 +227,8 @@ class Trainer:
         eval_x, eval_y = self._eval_arrays(eval_samples)
         self._eval_tensors = self._to_tensors(eval_x, eval_y, None)
         self.constant_guess_loss = constant_guess_loss(task, eval_y)
+        # several outputs: each regression head must beat its own best constant guess
+        self.head_guesses, self._regression_heads = self._heads_to_judge(eval_y)
         self.skips_overflow = type(self.optimizer).__name__ == "LossScaleOptimizer"
         self.step_fn = tf.function(self._step, jit_compile=False, reduce_retracing=True)
         self.eval_fn = tf.function(self._evaluate, jit_compile=False, reduce_retracing=True)
@@ -248,6 +257,20 @@ class Trainer:
             x, y = self.data.x, self.data.y
         count = min(first_array(x).shape[0], eval_samples)
         return map_nest(lambda a: np.asarray(a)[:count], x), map_nest(lambda a: np.asarray(a)[:count], y)
+
+    def _heads_to_judge(self, eval_y) -> tuple[dict[str, float], list[tuple[str, Any, Any]]]:
+        """({head: its constant-guess loss}, [(head, key, loss function)]) for the regression
+        outputs of a multi-output model: the summed loss can fall while one head learns nothing."""
+        guesses, heads = {}, []
+        for head in self.task.outputs:
+            if head.kind != "regression":
+                continue
+            key = output_key(self.model, head.output_index)
+            guess = constant_guess_loss(head, _pick(eval_y, key))
+            if guess is not None:
+                guesses[head.output_name] = guess
+                heads.append((head.output_name, key, keras.losses.get(head.loss_name)))
+        return guesses, heads
 
     # -- the compiled step -------------------------------------------------------------
 
@@ -370,6 +393,7 @@ class Trainer:
     def _evaluate(self, x, y):
         y_pred, _ = self._forward(x, training=False)
         loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+        y_all, pred_all = y, y_pred
         y, y_pred = self.main_output(y), self.main_output(y_pred)
         y_pred32 = tf.cast(y_pred, tf.float32)
         if self.task.kind == "multiclass" and y_pred32.shape[-1] and y_pred32.shape[-1] > 1:
@@ -382,7 +406,9 @@ class Trainer:
         else:
             top_fraction = tf.constant(0.0)
         spread = tf.reduce_mean(tf.math.reduce_std(tf.reshape(y_pred32, [tf.shape(y_pred32)[0], -1]), axis=0))
-        return tf.stack([tf.cast(loss, tf.float32), self._accuracy(y, y_pred), top_fraction, spread])
+        heads = [tf.reduce_mean(tf.cast(loss_fn(_pick(y_all, key), _pick(pred_all, key)), tf.float32))
+                 for _, key, loss_fn in self._regression_heads]
+        return tf.stack([tf.cast(loss, tf.float32), self._accuracy(y, y_pred), top_fraction, spread, *heads])
 
     # -- what the probe calls ------------------------------------------------------------
 
@@ -414,9 +440,11 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         x, y, _ = self._eval_tensors
-        loss, accuracy, top_fraction, spread = (float(v) for v in self.eval_fn(x, y).numpy())
+        loss, accuracy, top_fraction, spread, *heads = (float(v) for v in self.eval_fn(x, y).numpy())
         return {"loss": loss, "accuracy": accuracy, "top_class_fraction": top_fraction,
-                "prediction_spread": spread}
+                "prediction_spread": spread,
+                **{f"head_loss/{name}": value
+                   for (name, _, _), value in zip(self._regression_heads, heads, strict=True)}}
 
     def unpack(self, vector: np.ndarray) -> dict[str, np.ndarray]:
         return {name: vector[part] for name, part in self.slices.items()}
