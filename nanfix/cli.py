@@ -135,6 +135,10 @@ def _run_notebook(job: dict[str, Any], scratch: str, on_event: Any) -> dict[str,
     if report.get("capture"):
         report["capture"]["script"] = os.path.basename(path)
     report["notebook"] = {"cells_skipped_or_changed": converted.notes}
+    for fix in report.get("fixes") or []:  # a diff of the cells joined as one script
+        if fix.get("diff"):
+            fix["diff"] = fix["diff"].replace(os.path.basename(script),
+                                              f"{os.path.basename(path)} (code cells as one script)")
     return report
 
 

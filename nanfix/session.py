@@ -164,12 +164,15 @@ def preflight(context: Context) -> list[Finding]:
     import keras
 
     per_output = []
+    y_val = context.data.y_val
+    val_heads = task_module.output_heads(context.model, context.loss, y_val) if y_val is not None else []
     for index, (head, task) in enumerate(zip(heads, context.task.outputs, strict=False)):
-        y_val = context.data.y_val
-        view = replace(context, model=keras.Model(context.model.inputs, context.model.outputs[index]),
-                       loss=head.loss, task=task, cache={},
-                       data=replace(context.data, y=head.y, y_val=None if y_val is None else
-                                    task_module.output_heads(context.model, context.loss, y_val)[index].y))
+        try:
+            model = keras.Model(context.model.inputs, context.model.outputs[index])
+        except Exception:  # noqa: BLE001 - a graph with no one-output view: read it whole
+            return findings.run(Stage.PREFLIGHT, context)
+        data = replace(context.data, y=head.y, y_val=val_heads[index].y if val_heads else None)
+        view = replace(context, model=model, loss=head.loss, task=task, data=data, cache={})
         per_output.append((head.name, findings.run(Stage.PREFLIGHT, view)))
     return findings.by_output(per_output)
 
