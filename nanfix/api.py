@@ -23,6 +23,7 @@ from typing import Any
 
 from nanfix import exitcodes
 from nanfix.config import Settings
+from nanfix.records import map_strings
 
 ENTRY_SCRIPT = "nanfix_model_in_memory.py"
 ENTRY = '''\
@@ -189,16 +190,10 @@ def _in_memory(data: dict[str, Any], model: Any) -> dict[str, Any]:
     line = re.compile(rf"{re.escape(ENTRY_SCRIPT)}:\d+")
     mention = re.compile(rf"( ?\({re.escape(ENTRY_SCRIPT)}:\d+\)|,? created at {re.escape(ENTRY_SCRIPT)}:\d+)")
 
-    def scrub(value: Any) -> Any:
-        if isinstance(value, str):
-            return None if line.fullmatch(value) else mention.sub("", value)
-        if isinstance(value, dict):
-            return {key: scrub(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [scrub(item) for item in value]
-        return value
+    def scrub(text: str) -> str | None:
+        return None if line.fullmatch(text) else mention.sub("", text)
 
-    data = scrub({key: value for key, value in data.items() if key != "script_output"}) | \
+    data = map_strings({key: value for key, value in data.items() if key != "script_output"}, scrub) | \
         {"script_output": data.get("script_output")}
     data["script"] = f"{model.name} (in memory)"
     if data.get("capture"):

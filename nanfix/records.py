@@ -11,6 +11,7 @@ into the JSON the worker hands to the parent; this module imports nothing of nan
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -102,6 +103,19 @@ def finite_or_none(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def map_strings(value: Any, rewrite: Callable[[str], Any]) -> Any:
+    """A report (or any part of one) with `rewrite` applied to every string in it: how a
+    report about a generated script is told in the user's terms (a notebook's cells, a model
+    in memory)."""
+    if isinstance(value, str):
+        return rewrite(value)
+    if isinstance(value, dict):
+        return {key: map_strings(item, rewrite) for key, item in value.items()}
+    if isinstance(value, list):
+        return [map_strings(item, rewrite) for item in value]
+    return value
 
 
 def median(values: list[float | None]) -> float | None:

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nanfix.records import map_strings
+
 # Line magics that run their statement, and cell magics that run their cell.
 RUN_STATEMENT = {"time", "timeit", "prun"}
 RUN_CELL = {"time", "timeit", "capture", "prun"}
@@ -143,13 +145,7 @@ def relocate(value: Any, script_name: str, converted: Converted) -> Any:
     def move(match: re.Match) -> str:
         return converted.where(int(match.group(1))) or os.path.basename(converted.notebook)
 
-    if isinstance(value, str):
-        return pattern.sub(move, value)
-    if isinstance(value, dict):
-        return {key: relocate(item, script_name, converted) for key, item in value.items()}
-    if isinstance(value, list):
-        return [relocate(item, script_name, converted) for item in value]
-    return value
+    return map_strings(value, lambda text: pattern.sub(move, text))
 
 
 def to_notebook(converted: Converted, patched: str, path: str) -> str:

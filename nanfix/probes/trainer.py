@@ -132,10 +132,14 @@ def _cosine(first: list, second: list) -> Any:
 
 
 def _pick(structure: Any, key: Any) -> Any:
-    """Output `key`'s part of a structure of predictions or targets (all of it for None)."""
+    """Output `key`'s part of a structure of predictions or targets (all of it for None; the
+    first part when the structure does not know the key: targets given as a list to a model
+    whose outputs are named)."""
     if key is None or not isinstance(structure, (dict, list, tuple)):
         return structure
-    return structure[key]
+    if isinstance(structure, dict):
+        return structure[key if key in structure else list(structure)[0]]
+    return structure[key if isinstance(key, int) else 0]
 
 
 def output_key(model: Any, index: int) -> Any:
@@ -276,12 +280,7 @@ class Trainer:
 
     def main_output(self, structure: Any) -> Any:
         """The output the accuracy and prediction statistics describe (`Task.output_index`)."""
-        if self.output_key is None or not isinstance(structure, (dict, list, tuple)):
-            return structure
-        if isinstance(structure, dict):
-            key = self.output_key if self.output_key in structure else list(structure)[0]
-            return structure[key]
-        return structure[self.output_key if isinstance(self.output_key, int) else 0]
+        return _pick(structure, self.output_key)
 
     def _forward(self, x, training):
         if self.tap is not None:
