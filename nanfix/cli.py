@@ -3,6 +3,7 @@
     nanfix probe train.py [-- ARGS]      diagnose and rank the fixes that cure it
     nanfix sweep train.py --lr [GRID]    map one axis (lr, epsilon, clip, scale, output)
     nanfix check train.py                the CI gate: terse, exit 1 when training diverges
+    nanfix record train.py               the whole training with the flight recorder on
     nanfix explain CODE                  what a finding means and how to fix it
     nanfix rules                         the catalog of findings
     nanfix config [train.py]             the effective configuration and where it came from
@@ -80,15 +81,18 @@ def _check_script(script: str) -> str:
 
 def _run(script: str, argv: list[str], settings: Settings, data: str | None, mode: str,
          progress: bool, debug: bool, sweep_axis: str | None = None,
-         sweep_grid: list[float] | None = None) -> dict[str, Any]:
+         sweep_grid: list[float] | None = None, resume_from: str | None = None) -> dict[str, Any]:
     from nanfix.executor.local import run_job
     from nanfix.report.progress import ProgressDisplay
 
     if data is not None and not os.path.exists(data):
         _fail_usage(f"dataset config {data} does not exist.")
+    if resume_from is not None:
+        _check_resume(resume_from)
     job = {"script": script, "argv": argv, "settings": settings.to_dict(), "mode": mode,
            "data_config": os.path.abspath(data) if data else None,
-           "sweep_axis": sweep_axis, "sweep_grid": sweep_grid}
+           "sweep_axis": sweep_axis, "sweep_grid": sweep_grid,
+           "resume_from": os.path.abspath(resume_from) if resume_from else None}
     console = _console(sys.stderr)
     with ProgressDisplay(console, enabled=progress and console.is_terminal) as display, \
             tempfile.TemporaryDirectory(prefix="nanfix-notebook-") as scratch:
@@ -103,6 +107,17 @@ def _run(script: str, argv: list[str], settings: Settings, data: str | None, mod
         if report.get("script_output"):
             sys.stderr.write("--- script output ---\n" + report["script_output"] + "\n")
     return report
+
+
+def _check_resume(path: str) -> None:
+    """--from names a readable flight record or a .keras file (whether it fits the script's
+    model is checked once the script has built it)."""
+    from nanfix.capture.record import RecordError, describe_source
+
+    try:
+        describe_source(path)
+    except RecordError as error:
+        _fail_usage(str(error))
 
 
 # `-o FILE` without --format: the file's extension says what it is.
@@ -199,6 +214,8 @@ def probe(
     ctx: typer.Context,
     script: str = typer.Argument(..., help="The training script, run as `python SCRIPT ARGS`."),
     data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
+    resume_from: str | None = typer.Option(None, "--from", help="Start every probe from a flight "
+                                           "record (NanGuard(record=DIR)) or a .keras checkpoint."),
     seeds: int | None = typer.Option(None, help="Seeds to probe (default 3)."),
     steps: int | None = typer.Option(None, help="Training steps per seed (default 300)."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
@@ -226,7 +243,8 @@ def probe(
              "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
              "max_fixes": max_fixes, "plan": plan}
     settings, _ = _settings(script, config, flags)
-    report = _run(script, list(ctx.args), settings, data, "probe", not no_progress, debug)
+    report = _run(script, list(ctx.args), settings, data, "probe", not no_progress, debug,
+                  resume_from=resume_from)
     _emit(report, output_format or _default_format(), output, debug=debug)
     _extras(report, junit, plot, html, github_summary=(output_format or _default_format()) == "github")
     if apply:
@@ -239,6 +257,8 @@ def check(
     ctx: typer.Context,
     script: str = typer.Argument(..., help="The training script."),
     data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
+    resume_from: str | None = typer.Option(None, "--from", help="Start every probe from a flight "
+                                           "record (NanGuard(record=DIR)) or a .keras checkpoint."),
     seeds: int | None = typer.Option(None, help="Seeds to probe."),
     steps: int | None = typer.Option(None, help="Training steps per seed."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
@@ -263,7 +283,7 @@ def check(
     if settings.fail_on not in ("diverges", "stalls", "any"):
         _fail_usage(f"--fail-on must be diverges, stalls or any (got {settings.fail_on!r}).")
     report = _run(script, list(ctx.args), settings, data, "probe" if settings.sweeps else "check",
-                  not no_progress, debug)
+                  not no_progress, debug, resume_from=resume_from)
     fmt = output_format or _default_format()
     _emit(report, fmt, output, terse=True, debug=debug)
     _extras(report, junit, plot, html, github_summary=fmt == "github")
@@ -287,6 +307,8 @@ def sweep(
     grid: str | None = typer.Option(None, "--grid", help="The values, comma-separated: 1,0.3,0.1 "
                                     "(names for --scale and --output)."),
     data: str | None = typer.Option(None, "--data", help="Dataset config (YAML) feeding the model."),
+    resume_from: str | None = typer.Option(None, "--from", help="Start every probe from a flight "
+                                           "record (NanGuard(record=DIR)) or a .keras checkpoint."),
     seeds: int | None = typer.Option(None, help="Seeds per value."),
     steps: int | None = typer.Option(None, help="Training steps per seed."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
@@ -310,7 +332,7 @@ def sweep(
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "sweeps": False}
     settings, _ = _settings(script, config, flags)
     report = _run(script, list(ctx.args), settings, data, "sweep", not no_progress, debug,
-                  sweep_axis=chosen[0], sweep_grid=values)
+                  sweep_axis=chosen[0], sweep_grid=values, resume_from=resume_from)
     _emit(report, output_format or "table", output, debug=debug)
     _finish(report, exit_zero, "any")
 
@@ -362,6 +384,46 @@ def _looks_like_grid(token: str, numeric: bool) -> bool:
         except ValueError:
             return False
     return "," in token or token.replace("-", "").replace("_", "").isalnum() and "." not in token
+
+
+@app.command(context_settings=SCRIPT_ARGS)
+def record(
+    ctx: typer.Context,
+    script: str = typer.Argument(..., help="The training script, run whole as `python SCRIPT ARGS`."),
+    to: str = typer.Option("nanfix-record", "--to", help="Where the flight record is written."),
+    every: int = typer.Option(50, "--every", help="Steps between two snapshots of the state."),
+) -> None:
+    """Run the whole training with the flight recorder on; probe the failure with --from.
+
+    The script runs unmodified, with its own output; every fit gets NanGuard(record=DIR).
+    Exit 1 when training failed and the record was written, 0 when it finished without a
+    failure, 3 when the script itself failed."""
+    script = _check_script(script)
+    if script.endswith(".ipynb"):
+        _fail_usage("nanfix record runs Python scripts; in a notebook, add "
+                    "NanGuard(record=DIR) to the fit's callbacks.")
+    if every < 1:
+        _fail_usage(f"--every must be at least 1 (got {every}).")
+    import subprocess
+
+    from nanfix.capture.record import MANIFEST
+
+    target = os.path.abspath(to)
+    if os.path.exists(os.path.join(target, MANIFEST)):
+        os.remove(os.path.join(target, MANIFEST))  # what is there after the run is this run's
+    code = subprocess.call([sys.executable, "-m", "nanfix.guard.launch", target, str(every), script,
+                            *ctx.args])
+    console = _console(sys.stderr)
+    if os.path.exists(os.path.join(target, MANIFEST)):
+        shown = os.path.relpath(script)
+        console.print(f"nanfix: flight record written to {to}; next: nanfix probe "
+                      f"{script if shown.startswith('..') else shown} --from {to}", markup=False)
+        raise typer.Exit(exitcodes.TRAINING_PROBLEM)
+    if code != 0:
+        console.print(f"nanfix: the script exited with status {code} before any training failure "
+                      "was recorded.", markup=False)
+        raise typer.Exit(exitcodes.SCRIPT_FAILED)
+    console.print("nanfix: training finished without a failure; nothing was recorded.", markup=False)
 
 
 @app.command()

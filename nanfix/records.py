@@ -318,6 +318,8 @@ class Report:
     budget: dict[str, Any] | None = None  # the fix sweep's budget in probed steps, and its use
     # Why the verdict differs from what the curve shows (a task a finding calls meaningless).
     verdict_reason: str | None = None
+    # Where the probes started when resumed (`--from`): the record, its step and trigger.
+    resume: dict[str, Any] | None = None
 
     @classmethod
     def failed(cls, script: str, argv: list[str], settings: dict[str, Any], error: ErrorInfo,

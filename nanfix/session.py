@@ -20,8 +20,10 @@ import numpy as np
 from nanfix import findings, fixes
 from nanfix.capture import task as task_module
 from nanfix.capture.load import Loaded, LoadError, load
+from nanfix.capture.record import RecordError
 from nanfix.config import Settings
 from nanfix.findings.catalog import Context
+from nanfix.probes import resume
 from nanfix.probes.build import build_trainer
 from nanfix.probes.localize import name_first_op
 from nanfix.probes.run import Deadline, probe
@@ -53,7 +55,8 @@ def diagnose(job: dict[str, Any], emit: Emit, started: float) -> dict[str, Any]:
         loaded = load(job["script"], job.get("argv", []), job.get("data_config"), settings)
         loaded.seconds_before_examine = time.perf_counter() - started
         report = examine(loaded, settings, emit, mode=job.get("mode", "probe"),
-                         sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"))
+                         sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"),
+                         resume_from=job.get("resume_from"))
     except LoadError as failure:
         report = Report.failed(job["script"], job.get("argv", []), settings.to_dict(),
                                ErrorInfo(type=failure.kind, message=failure.message,
@@ -86,8 +89,12 @@ def verdict_of(baseline: ProbeResult, found: list[Finding] | None = None) -> tup
 
 
 def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
-            sweep_axis: str | None = None, sweep_grid: list[float] | None = None) -> Report:
-    """The stages after loading, in order; returns the report (no verdict on error)."""
+            sweep_axis: str | None = None, sweep_grid: list[float] | None = None,
+            resume_from: str | None = None) -> Report:
+    """The stages after loading, in order; returns the report (no verdict on error).
+
+    With `resume_from` (a flight record or a checkpoint) every probe starts from the
+    recorded state instead of fresh weights (`nanfix.probes.resume`)."""
     deadline = Deadline(settings.time_limit - loaded.seconds_before_examine)
     settings = settings.for_fit(loaded.fit_steps)
     model = loaded.model
@@ -96,9 +103,15 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     setup = from_capture(model, model.optimizer, loss, loaded.data, task,
                          loss_weights=loaded.compile_args.get("loss_weights"))
     context = Context(model=model, optimizer=model.optimizer, loss=loss, task=task, data=loaded.data,
-                      settings=settings, capture=loaded.capture)
+                      settings=settings, capture=loaded.capture, fit_steps=loaded.fit_steps)
+    if resume_from:
+        try:
+            setup = setup.with_changes(start=resume.load(resume_from, model))
+        except RecordError as error:
+            raise LoadError(ErrorKind.USAGE, str(error), where=resume_from) from None
     report = Report(script=loaded.script, verdict=Verdict.HEALTHY, settings=settings.to_dict(),
-                    capture=describe(loaded, setup))
+                    capture=describe(loaded, setup),
+                    resume=setup.start.describe() if setup.start is not None else None)
     report.findings = preflight(context)
 
     if mode == "sweep":

@@ -59,6 +59,22 @@ class Thresholds:
     adam_v_epsilon_factor: float = 10.0
     # Adam: fraction of parameters whose sqrt(v_hat) collapsed toward epsilon worth a warning.
     adam_v_collapsed_fraction: float = 0.25
+    # A late jump: after the training loss had converged (its best at most `late_jump_converged`
+    # of a fresh model's loss), it rose `late_jump_factor` times above that best and came back
+    # at least `late_jump_floor` of the way to the fresh loss (seed003: 0.69 fell to 1e-9, then
+    # jumped to 0.07). No NaN needs to appear: the loss plateaus high.
+    late_jump_factor: float = 1000.0
+    late_jump_converged: float = 0.01
+    late_jump_floor: float = 0.001
+    # A late jump comes from Adam's step m/(sqrt(v_hat)+eps) when, before it, the median
+    # sqrt(v_hat) was within this factor of epsilon: epsilon no longer damps tiny gradients.
+    adam_jump_epsilon_factor: float = 100.0
+    # A fresh probe heads for that failure when its loss converges and the median sqrt(v_hat)
+    # falls at least this share of Adam's fastest rate (sqrt(beta_2) per step, in log terms).
+    adam_v_decay_share: float = 0.5
+    # A probe resumed from a recorded state kept what the recorded run had learned when its
+    # final loss is at most this share of the way back from the resumed loss to a fresh model's.
+    resume_keep: float = 0.5
     # The global gradient norm rising by this factor over its first value is an explosion.
     gradient_explode_factor: float = 1000.0
     # A classifier predicting one class for this share of the samples "predicts one class".

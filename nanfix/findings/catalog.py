@@ -39,6 +39,7 @@ class Context:
     data: Any  # nanfix.trainingdata.TrainingData
     settings: Any  # nanfix.config.Settings
     capture: Any = None  # nanfix.capture.hooks.Capture, or None for the explicit entry
+    fit_steps: int | None = None  # how many steps the script's own fit trains (None: unknown)
     baseline: ProbeResult | None = None
     numerics: dict[str, Any] = field(default_factory=dict)  # from the numerics replay
     cache: dict[str, Any] = field(default_factory=dict)  # shared measurements
@@ -59,6 +60,13 @@ class Context:
 
     def y_array(self) -> np.ndarray:
         return np.asarray(first_array(self.data.y))
+
+    def optimizer_setting(self, name: str) -> float | None:
+        """A number the optimizer was built with (beta_2, epsilon), or None."""
+        try:
+            return float(getattr(self.optimizer, name))
+        except (AttributeError, TypeError, ValueError):
+            return None
 
     def origin(self, key: str) -> str | None:
         if self.capture is None:

@@ -8,6 +8,8 @@ threshold they compare with comes from `context.thresholds`.
 
 from __future__ import annotations
 
+import math
+
 from nanfix.findings.catalog import Context, finding, rule
 from nanfix.records import Severity, Stage
 
@@ -131,14 +133,25 @@ def gradient_explosion(context: Context):
 
 
 @rule("N706", "adam-second-moment-collapse", "Adam's second moment is collapsing toward epsilon",
-      Severity.WARNING, stage=Stage.PROBE,
+      Severity.WARNING, stage=Stage.PROBE, measures_cause=True,
       explanation="""
 Adam divides each step by sqrt(v) + epsilon, where v is a running mean of squared gradients.
 When training has fitted the data, gradients become tiny and v shrinks toward epsilon**2 while
-the first moment m can still jump: m / (sqrt(v) + eps) becomes huge and the loss suddenly
-blows up after a long calm descent. The default epsilon (1e-7) is too small to damp this; raise
-it (1e-4 ... 1e-2), or use a loss with bounded gradients such as log-cosh.""")
+the first moment m can still jump: m / (sqrt(v) + eps) stops shrinking with the gradients, the
+weights keep moving by about a learning rate per step, and the loss suddenly blows up after a
+long calm descent (seed003: it fell for 1500 epochs, then jumped and plateaued).
+
+nanfix reports it in two ways. After a late jump (N707), when Adam's median sqrt(v_hat) before
+the jump was within a small multiple of epsilon (100x by default), this is the measured cause
+(an error), with the share of parameters near epsilon and the size of Adam's steps against the
+weights. Without a jump, as a warning, when a quarter of the parameters already sit within 10x
+of epsilon at the end of the probe. The default epsilon (1e-7; TF1's was 1e-8) is too small to
+damp it: raise it (1e-4 ... 1e-2). A lower learning rate near the end, or a loss with bounded
+gradients such as log-cosh, eases it.""")
 def adam_second_moment(context: Context):
+    jumped = _adam_before_jumps(context)
+    if jumped:
+        return jumped
     threshold = context.settings.thresholds.adam_v_collapsed_fraction
     hits = [(run.signals["adam"], run.seed) for run in runs_of(context) if "adam" in run.signals
             and run.signals["adam"]["fraction_near_epsilon"] >= threshold]
@@ -150,3 +163,98 @@ def adam_second_moment(context: Context):
                    f"{adam['median_sqrt_v']:.2e})", where=context.origin("optimizer"), **adam)
 
 
+def _adam_before_jumps(context: Context):
+    """N706 as the measured cause of a late jump: before it, sqrt(v_hat) had come within
+    `adam_jump_epsilon_factor` of epsilon on the seeds that jumped."""
+    factor = context.thresholds.adam_jump_epsilon_factor
+    jumped = [run for run in runs_of(context) if run.signals.get("late_jump")]
+    evidence = [(run.signals["late_jump"]["adam_before"], run) for run in jumped
+                if run.signals["late_jump"].get("adam_before")]
+    near = [(adam, run) for adam, run in evidence if adam["median_sqrt_v"] <= factor * adam["epsilon"]]
+    if not near or len(near) * 2 < len(jumped):
+        return None
+    adam, run = min(near, key=lambda hit: hit[0]["median_sqrt_v"] / hit[0]["epsilon"])
+    when = "at the recorded state" if run.signals["late_jump"].get("adam_step") == 0 and \
+        run.signals.get("fresh_loss") is not None else f"at step {run.signals['late_jump']['adam_step']}"
+    step = (f"; each step moved the weights by {adam['update_to_weight']:.2%} of their norm"
+            if adam.get("update_to_weight") is not None else "")
+    return finding(
+        "N706",
+        f"before the loss jumped ({len(near)}/{len(jumped)} seeds; seed {run.seed} {when}), Adam's median "
+        f"sqrt(v_hat) was {adam['median_sqrt_v']:.2e}, {adam['median_sqrt_v'] / adam['epsilon']:.0f}x "
+        f"epsilon={adam['epsilon']:g} ({adam['fraction_near_epsilon']:.0%} of parameters within "
+        f"{adam['near_factor']:g}x): epsilon no longer damps steps of gradients this small{step}",
+        where=context.origin("optimizer"), severity=Severity.ERROR, seeds=[r.seed for _, r in near],
+        jump_step=run.signals["late_jump"]["step"], **adam)
+
+
+@rule("N707", "late-loss-jump", "Loss jumps after it had converged", Severity.ERROR, stage=Stage.PROBE,
+      explanation="""
+The training loss fell to a hundredth of where a fresh model starts or less, then jumped back up
+by three orders of magnitude or more (a few steps' mean, 1000x its best by default), with no
+NaN. Keras shows a long calm descent and then a sudden rise that plateaus or repeats. Such a
+failure can take hours to come; record it with NanGuard(record=DIR) and probe it from the
+state before the jump with `nanfix probe train.py --from DIR`.
+
+With Adam the usual cause is its second moment decaying toward epsilon once the data is fitted
+(N706, raise epsilon). Otherwise the step is too large for the sharp minimum the training
+reached: a lower learning rate, a decaying schedule, or clipping.""")
+def late_loss_jump(context: Context):
+    jumped = [run for run in runs_of(context) if run.signals.get("late_jump")]
+    if not jumped:
+        return None
+    first = min(jumped, key=lambda run: run.signals["late_jump"]["step"])
+    jump = first.signals["late_jump"]
+    best = f"{jump['ratio']:.3g}x its best {jump['best']:.3g}" if jump["best"] > 0 else "up from a best of 0"
+    return finding("N707", f"in {len(jumped)}/{len(runs_of(context))} seeds the loss jumped after "
+                   f"converging; first at step {jump['step']} (seed {first.seed}): to {jump['loss']:.3g}, "
+                   f"{best} (a fresh model's loss: {jump['first']:.3g})",
+                   where=context.origin("fit") or context.origin("compile"),
+                   seeds=[run.seed for run in jumped], step=jump["step"], loss=jump["loss"],
+                   best=jump["best"], ratio=jump["ratio"], fresh_loss=jump["first"])
+
+
+@rule("N708", "adam-heading-for-late-jump", "Adam is heading for a late jump", Severity.WARNING,
+      stage=Stage.PROBE,
+      explanation="""
+The loss is converging toward zero and Adam's second moment v is decaying at nearly its fastest
+rate (sqrt(beta_2) per step for sqrt(v)), the sign that the gradients have all but vanished.
+Nothing has gone wrong yet, but at this rate sqrt(v_hat) comes within 10x of epsilon before the
+script's own training ends (the finding says in how many steps); from then on m / (sqrt(v) + eps) no longer shrinks with the gradients
+and the loss can jump (N707, N706), the way seed003's did after 1500 epochs. A larger epsilon
+(1e-4 ... 1e-2) keeps the steps of tiny gradients tiny; so does a learning rate that decays
+near the end.""")
+def adam_heading_for_jump(context: Context):
+    thresholds = context.thresholds
+    for run in runs_of(context):
+        mid, end = run.signals.get("adam_mid"), run.signals.get("adam")
+        if run.signals.get("late_jump") or not mid or not end or end["step"] <= mid["step"]:
+            continue
+        fresh = run.signals.get("fresh_loss") or run.start_loss
+        best = run.best_loss
+        # toward zero: far below the level a late jump starts from
+        if not fresh or best is None or best > thresholds.late_jump_converged ** 2 * fresh:
+            continue
+        beta_2 = context.optimizer_setting("beta_2")
+        if not beta_2 or not 0 < beta_2 < 1 or end["median_sqrt_v"] <= 0 or mid["median_sqrt_v"] <= 0:
+            continue
+        steps = end["step"] - mid["step"]
+        rate = (end["median_sqrt_v"] / mid["median_sqrt_v"]) ** (1.0 / steps)
+        fastest = beta_2 ** 0.5
+        if rate >= 1 or math.log(rate) > thresholds.adam_v_decay_share * math.log(fastest):
+            continue
+        target = end["near_factor"] * end["epsilon"]
+        left = max(0.0, math.log(target / end["median_sqrt_v"]) / math.log(rate))
+        # only a failure the user's own training would reach (or ten probes, when its length
+        # is unknown) is worth a warning
+        horizon = context.fit_steps or 10 * run.steps_run
+        if left > horizon:
+            continue
+        return finding(
+            "N708", f"the loss fell to {best:.2e} (from {fresh:.3g}) and Adam's median sqrt(v_hat) fell "
+            f"{mid['median_sqrt_v']:.2e} -> {end['median_sqrt_v']:.2e} in {steps} steps (x{rate:.4f} per step; "
+            f"its fastest is sqrt(beta_2) = x{fastest:.4f}), seed {run.seed}: at this rate it is within "
+            f"{end['near_factor']:g}x of epsilon={end['epsilon']:g} in about {left:,.0f} steps",
+            where=context.origin("optimizer"), seed=run.seed, rate=rate, fastest=fastest,
+            steps_to_epsilon=left, median_sqrt_v=end["median_sqrt_v"], epsilon=end["epsilon"])
+    return None

@@ -92,6 +92,10 @@ class Family:
     propose: GridProposal
     model_edit: bool = False  # needs a rebuildable model
     data_fix: bool = False
+    # the codes among `answers` whose cause this family removes rather than eases (a larger
+    # epsilon removes Adam's collapse toward it; a lower rate only postpones it): tried first
+    # for them, and the cause's own fix when the ranking weighs what answers the cause
+    removes: tuple[str, ...] = ()
 
     def applies(self, setup: TrainSetup, findings: list[Finding]) -> bool:
         return bool(self.fixes(setup, findings))
@@ -110,17 +114,22 @@ FAMILIES: dict[str, Family] = {}
 
 
 def family(name: str, title: str, *, answers: Iterable[str], priority: int,
-           model_edit: bool = False, data_fix: bool = False):
+           model_edit: bool = False, data_fix: bool = False, removes: Iterable[str] = ()):
     """Register the decorated proposal function as fix family `name`.
 
     `answers`: the finding codes it answers; `priority`: its place among the families that
-    answer the same finding (cheap, likely cures first: lr is 10, optimizer swaps 110).
+    answer the same finding (cheap, likely cures first: lr is 10, optimizer swaps 110);
+    `removes`: the answered codes whose cause it removes rather than eases.
     """
 
     def register(propose: GridProposal) -> GridProposal:
         if name in FAMILIES:
             raise ValueError(f"fix family {name} registered twice")
-        FAMILIES[name] = Family(name, title, tuple(answers), priority, propose, model_edit, data_fix)
+        answered = tuple(answers)
+        removed = tuple(removes)
+        if set(removed) - set(answered):
+            raise ValueError(f"fix family {name} removes codes it does not answer: {set(removed) - set(answered)}")
+        FAMILIES[name] = Family(name, title, answered, priority, propose, model_edit, data_fix, removed)
         return propose
 
     return register
@@ -132,8 +141,15 @@ def by_priority() -> list[str]:
 
 
 def families_for(code: str) -> list[str]:
-    """The families that answer finding `code`, in the order a sweep tries them."""
-    return [name for name in by_priority() if code in FAMILIES[name].answers]
+    """The families that answer finding `code`, in the order a sweep tries them: those that
+    remove its cause first, then the others by priority."""
+    answering = [name for name in by_priority() if code in FAMILIES[name].answers]
+    return removers_of(code) + [name for name in answering if code not in FAMILIES[name].removes]
+
+
+def removers_of(code: str) -> list[str]:
+    """The families that remove finding `code`'s cause (not only ease it), by priority."""
+    return [name for name in by_priority() if code in FAMILIES[name].removes]
 
 
 def link(findings: Iterable[Finding]) -> list[Finding]:

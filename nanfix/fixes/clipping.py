@@ -15,7 +15,7 @@ from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("N701", "N702", "N703", "N704", "N705")
+ANSWERS = ("N701", "N702", "N703", "N704", "N705", "N707")
 CLIP_KEYS = ("clipnorm", "global_clipnorm", "clipvalue")
 DEFAULTS = (("clipnorm", 1.0), ("global_clipnorm", 1.0), ("clipvalue", 0.5))
 TITLES = {

@@ -16,11 +16,13 @@ from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("N701", "N702", "N703", "N706")
+ANSWERS = ("N701", "N702", "N703", "N706", "N707", "N708")
+# ...and those whose cause it removes: Adam's step no longer grows as v decays toward epsilon.
+REMOVES = ("N706", "N708")
 GRID = (1e-3, 1e-2, 1e-4, 0.1)
 
 
-@family("epsilon", "Raise the optimizer's epsilon", answers=ANSWERS, priority=100)
+@family("epsilon", "Raise the optimizer's epsilon", answers=ANSWERS, priority=100, removes=REMOVES)
 def epsilon(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     current = number(setup.optimizer_settings.get("epsilon"))
     if current is None:

@@ -17,7 +17,7 @@ from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
-ANSWERS = ("N701", "N702", "N703", "N704", "N705", "N706",
+ANSWERS = ("N701", "N702", "N703", "N704", "N705", "N706", "N707", "N708",
            "O501", "S801", "S802", "S803", "S804", "S805", "U901", "U902")
 # The order is the order of trying: whole decades first, so a tight cap still spans them.
 LOWER = (0.1, 0.01, 0.001, 0.3, 0.03, 0.003)

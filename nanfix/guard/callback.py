@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from typing import Any
 import keras
 import numpy as np
 
+from nanfix.capture import record
+from nanfix.guard.recorder import FlightRecorder
+from nanfix.probes.judge import JUMP_WINDOW, late_jump
+
 ACTIONS = ("stop", "raise")
 
 # Titles of the catalog codes the guard reports (the full explanations live in nanfix.findings).
@@ -34,7 +39,9 @@ CODE_TITLES = {
     "N701": "non-finite loss",
     "N702": "non-finite weights while the loss is still finite",
     "N703": "loss explosion",
+    "N707": "late loss jump after convergence",
 }
+
 
 
 @dataclass
@@ -55,6 +62,51 @@ class Diagnosis:
     message: str
     variable: str | None = None  # path of the first non-finite weight, e.g. "dense/kernel"
     loss: float | None = None  # the logged loss (Keras' running mean over the epoch)
+    record: str | None = None  # the flight record written for `nanfix probe --from`, if any
+
+
+class JumpWatch:
+    """The late-jump watch: the training loss of each step (recovered from Keras' running
+    epoch mean), averaged over a few steps, against its best so far and its first value
+    (`nanfix.probes.judge.late_jump` decides, with the probe's own thresholds)."""
+
+    def __init__(self, factor: float):
+        from nanfix.config import Thresholds
+
+        self.thresholds = Thresholds()
+        self.factor = factor
+        self.window: list[float] = []
+        self.first: float | None = None
+        self.best = math.inf
+        self._mean: float | None = None
+
+    def new_epoch(self) -> None:
+        self._mean = None
+
+    def step_loss(self, batch: int, mean: float) -> float:
+        """This step's own loss from the epoch's running mean after it (equal batches)."""
+        loss = mean if self._mean is None or batch == 0 else (batch + 1) * mean - batch * self._mean
+        self._mean = mean
+        return max(loss, 0.0)
+
+    def add(self, loss: float) -> float:
+        """Add a step's loss; returns the recent mean."""
+        self.window = [*self.window[-(JUMP_WINDOW - 1):], loss]
+        recent = sum(self.window) / len(self.window)
+        if len(self.window) == JUMP_WINDOW:
+            if self.first is None:
+                self.first = recent
+            self.best = min(self.best, recent)
+        return recent
+
+    def jumped(self, recent: float) -> bool:
+        return self.first is not None and late_jump(recent, self.best, self.first, self.thresholds,
+                                                    factor=self.factor)
+
+    def rising(self, recent: float) -> bool:
+        """Past its best by more than a small multiple: no state to resume from."""
+        return self.first is not None and self.best < math.inf and recent > 10 * max(self.best, 1e-30) \
+            and self.best <= self.thresholds.late_jump_converged * self.first
 
 
 class NonFiniteTrainingError(RuntimeError):
@@ -77,10 +129,21 @@ class NanGuard(keras.callbacks.Callback):
     loss turns non-finite, with one compiled computation over all of them; only when that
     fails does the guard look layer by layer for the first one holding a NaN or Inf.
 
+    It also watches for a late jump (N707): the training loss, after falling to a hundredth
+    of its first value or less, climbs back `spike_factor` times above its best (a few steps'
+    mean). That failure has no NaN: seed003's loss fell for 1500 epochs, then jumped and
+    plateaued.
+
     When it fires it prints the step, epoch, layer, the likely cause, the finding codes
-    (N701 non-finite loss, N702 non-finite weights with a finite loss, N703 loss explosion)
-    and the command to run next, keeps them in `guard.diagnosis`, and then stops
-    (`model.stop_training = True`) or raises `NonFiniteTrainingError`. It restores nothing.
+    (N701 non-finite loss, N702 non-finite weights with a finite loss, N703 loss explosion,
+    N707 late jump) and the command to run next, keeps them in `guard.diagnosis`, and then
+    stops (`model.stop_training = True`) or raises `NonFiniteTrainingError`. It restores nothing.
+
+    Flight recorder: with `record=DIR` it also keeps the last good state in memory (weights
+    and optimizer variables every `record_every` steps, the last `record_batches` batches)
+    and, when it fires, writes it to DIR (`nanfix.capture.record` documents the files).
+    `nanfix probe train.py --from DIR` then starts every probe from that state, so a
+    failure that took hours to come is probed in minutes.
 
     Backups: a graceful stop lets Keras finish the epoch, so `BackupAndRestore` saves the
     non-finite weights over its last good backup and then deletes its directory in
@@ -99,6 +162,11 @@ class NanGuard(keras.callbacks.Callback):
         printer: where the diagnosis text goes; defaults to printing on stderr.
         script: the training script named in the suggested `nanfix probe` command;
             defaults to `sys.argv[0]` when it is a .py file.
+        spike_factor: fire (N707) when the loss, after converging, jumps this many times
+            above its best (0 or None: do not watch for late jumps).
+        record: a directory for the flight record (None: record nothing).
+        record_every: steps between two snapshots of the weights and optimizer state.
+        record_batches: how many of the last batches the record keeps.
 
     Example::
 
@@ -118,6 +186,10 @@ class NanGuard(keras.callbacks.Callback):
         stop_on_explosion: bool = False,
         printer: Callable[[str], Any] | None = None,
         script: str | None = None,
+        spike_factor: float | None = 1000.0,
+        record: str | os.PathLike | None = None,
+        record_every: int = 50,
+        record_batches: int = 4,
     ):
         super().__init__()
         if action not in ACTIONS:
@@ -128,6 +200,9 @@ class NanGuard(keras.callbacks.Callback):
         self.stop_on_explosion = stop_on_explosion
         self.printer = printer or print_to_stderr
         self.script = script
+        self.spike_factor = spike_factor or 0.0
+        self.recorder = FlightRecorder(os.fspath(record), every=record_every, batches=record_batches) \
+            if record is not None else None
         self.diagnosis: Diagnosis | None = None
         self._all_weights_finite: Callable[[], bool] | None = None
         self._checked_model: Any = None
@@ -140,6 +215,8 @@ class NanGuard(keras.callbacks.Callback):
         self._last_batch = -1
         self._first_loss: float | None = None
         self._explosion: dict[str, float] = {}
+        self._jump: tuple[float, float, float] | None = None
+        self._jumps = JumpWatch(self.spike_factor) if self.spike_factor else None
 
     # Keras hooks
 
@@ -148,10 +225,18 @@ class NanGuard(keras.callbacks.Callback):
         if self._checked_model is not self.model:
             self._all_weights_finite = compile_all_finite(float_weights(self.model))
             self._checked_model = self.model
+        if self.recorder is not None:
+            self.recorder.attach(self.model)
+
+    def on_train_end(self, logs=None):
+        if self.recorder is not None:
+            self.recorder.detach()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._last_batch = -1
+        if self._jumps is not None:
+            self._jumps.new_epoch()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.diagnosis is not None:
@@ -159,22 +244,40 @@ class NanGuard(keras.callbacks.Callback):
         self._last_batch = batch
         step = self._steps_before_epoch + batch
         loss = (logs or {}).get("loss")
+        step_loss, recent, good = None, None, True
         if loss is not None:
             loss = float(loss)
             if not math.isfinite(loss):
+                self._observe(step, None, None, good=False)
                 self._fire("loss", step, loss)
                 return
             if self._check_explosion(step, loss):
                 return
+            if self._jumps is not None:
+                step_loss = self._jumps.step_loss(batch, loss)
+                recent = self._jumps.add(step_loss)
+                good = not self._jumps.rising(recent)
         if self.check_every and (step + 1) % self.check_every == 0:
             if not self._all_weights_finite():
+                self._observe(step, step_loss, recent, good=False)
                 self._fire("weight", step, loss)
+                return
+        self._observe(step, step_loss if step_loss is not None else loss, recent, good)
+        if recent is not None and self._jumps.jumped(recent):
+            self._fire("loss", step, loss, codes=["N707"], jump=(recent, self._jumps.best, self._jumps.first))
+
+    def _observe(self, step, loss, recent, good) -> None:
+        if self.recorder is not None:
+            self.recorder.observe(step, self._epoch, loss, recent, good)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diagnosis is not None:
             return
         step = self._steps_before_epoch + self._last_batch
         self._steps_before_epoch += self._last_batch + 1
+        if self.recorder is not None:
+            self.recorder.epoch_logs.append({k: float(v) for k, v in (logs or {}).items()
+                                             if isinstance(v, (int, float)) or hasattr(v, "item")})
         if not self._all_weights_finite():
             self._fire("weight", step, (logs or {}).get("loss"))
 
@@ -200,32 +303,59 @@ class NanGuard(keras.callbacks.Callback):
         )
         return False
 
-    def _fire(self, kind: str, step: int, loss: float | None, codes: list[str] | None = None):
+    def _fire(self, kind: str, step: int, loss: float | None, codes: list[str] | None = None,
+              jump: tuple[float, float, float] | None = None):
         layer, variable = first_nonfinite_weight(self.model)
         if codes is None:
             codes = ["N701"] if kind == "loss" else ["N702"]
             if self._explosion:
                 codes.append("N703")
+        self._jump = jump
+        written = self._write_record(kind, step, loss, codes, jump)
         self.diagnosis = Diagnosis(
             step=step,
             epoch=self._epoch,
             kind=kind,
             layer=layer,
             codes=codes,
-            message=self._describe(kind, step, loss, codes, layer, variable),
+            message=self._describe(kind, step, loss, codes, layer, variable, written),
             variable=variable,
             loss=None if loss is None else float(loss),
+            record=written,
         )
         self.printer(self.diagnosis.message)
         if self.action == "raise":
             raise NonFiniteTrainingError(self.diagnosis)
         self.model.stop_training = True
 
-    def _describe(self, kind, step, loss, codes, layer, variable) -> str:
+    def _write_record(self, kind, step, loss, codes, jump) -> str | None:
+        """Write the flight record; a failure to write is said, never raised over the diagnosis."""
+        if self.recorder is None:
+            return None
+        trigger_kind = record.LOSS_SPIKE if jump else (
+            record.NONFINITE_LOSS if kind == "loss" else record.NONFINITE_WEIGHT)
+        trigger = {"kind": trigger_kind, "code": codes[0], "codes": codes, "step": step,
+                   "epoch": self._epoch, "loss": None if loss is None or not math.isfinite(loss) else loss,
+                   "recent_loss": jump[0] if jump else None, "best_loss": jump[1] if jump else None,
+                   "first_loss": jump[2] if jump else None,
+                   "nonfinite_batch_part": self.recorder.nonfinite_batch()}
+        try:
+            return self.recorder.write(trigger)
+        except Exception as error:  # noqa: BLE001 - a full disk must not hide the diagnosis
+            self.printer(f"nanfix: the flight record could not be written to {self.recorder.directory}: "
+                         f"{type(error).__name__}: {error}")
+            return None
+
+    def _describe(self, kind, step, loss, codes, layer, variable, written=None) -> str:
         batch = step - self._steps_before_epoch if kind == "loss" else None
         where = f"epoch index {self._epoch}" + (f", batch {batch}" if batch is not None else "")
-        what = {"N701": f"loss became {loss}", "N702": "a weight became non-finite"}.get(
-            codes[0], f"loss {loss:.4g} exploded")
+        if codes[0] == "N707":
+            recent, best, first = self._jump
+            what = (f"the loss jumped to {recent:.3g} (a {JUMP_WINDOW}-step mean), "
+                    f"{recent / max(best, 1e-30):.3g}x its best {best:.3g}, after falling from {first:.3g}")
+        else:
+            what = {"N701": f"loss became {loss}", "N702": "a weight became non-finite"}.get(
+                codes[0], f"loss {loss:.4g} exploded")
         verb = "raised" if self.action == "raise" else "stopped"
         lines = [f"nanfix: training {verb} at step {step} ({where}): {what}"]
         for code in codes:
@@ -237,13 +367,28 @@ class NanGuard(keras.callbacks.Callback):
             hint = f"; largest in layer '{largest[0]}' (max |w| {largest[1]:.3g})" if largest else ""
             lines.append(f"  every weight is still finite{hint}")
         lines.append(f"  likely cause: {self._likely_cause(kind, codes, layer)}")
-        lines.append(f"  next: nanfix probe {self._script_name()}")
+        if written:
+            state = self.recorder.good_state()
+            start = "the start of fit" if state.step < 0 else f"step {state.step + 1}"
+            lines.append(f"  flight record: {written} (the state at {start})")
+            lines.append(f"  next: nanfix probe {self._script_name()} --from {written}")
+        else:
+            lines.append(f"  next: nanfix probe {self._script_name()}")
         if self.action == "stop":
             lines.append("  note: Keras still ends this epoch, so BackupAndRestore and ModelCheckpoint "
                          "save these weights; NanGuard(action=\"raise\") keeps the last good backup")
         return "\n".join(lines)
 
     def _likely_cause(self, kind: str, codes: list[str], layer: str | None) -> str:
+        if codes[0] == "N707":
+            optimizer = type(getattr(self.model, "optimizer", None)).__name__
+            adaptive = getattr(self.model.optimizer, "epsilon", None) is not None
+            return ((f"{optimizer} divides each step by sqrt(v) + epsilon; once the data is "
+                     "fitted, v decays toward epsilon**2 and m / (sqrt(v) + epsilon) no longer "
+                     "shrinks with the gradients, so the weights keep moving until the loss "
+                     "jumps: a larger epsilon or a lower learning rate near the end") if adaptive else
+                    ("the loss jumped after it had converged: the learning rate is too large for "
+                     "the sharp minimum it reached (a decaying schedule or a lower rate)"))
         if kind == "weight":
             when = (f" (weights are checked every {self.check_every} batches, so it turned "
                     f"non-finite at most {self.check_every} batches ago)" if self.check_every else "")

@@ -32,4 +32,4 @@ def build_trainer(setup: TrainSetup, eval_samples: int = 1024) -> Trainer:
     model = build_model(setup)
     optimizer = keras.optimizers.deserialize(copy.deepcopy(setup.optimizer_config))
     return Trainer(model, optimizer, setup.loss, setup.task, setup.data,
-                   loss_weights=setup.loss_weights, eval_samples=eval_samples)
+                   loss_weights=setup.loss_weights, eval_samples=eval_samples, start=setup.start)

@@ -17,6 +17,8 @@ from nanfix.records import Outcome, SeedRun, StallKind
 
 # A seed cut by the deadline before this many steps has no verdict of its own.
 MIN_STEPS_FOR_A_VERDICT = 10
+# A late jump is judged on the mean of this many steps' training loss: one noisy batch is not one.
+JUMP_WINDOW = 5
 
 
 def exploded(loss: float, reference: float, best: float, factor: float) -> bool:
@@ -25,9 +27,29 @@ def exploded(loss: float, reference: float, best: float, factor: float) -> bool:
     return loss > reference + factor * scale and loss > factor * max(best, 1e-8)
 
 
+def late_jump(recent: float, best: float, first: float, thresholds: Thresholds,
+              factor: float | None = None) -> bool:
+    """The loss had converged (its best at most `late_jump_converged` of `first`, a fresh
+    model's loss) and then jumped: `recent` (a few steps' mean) is `late_jump_factor` times its
+    best and at least `late_jump_floor` of the way back to `first`. A training loss can do this
+    without a NaN and without exceeding where it started, which `exploded` needs."""
+    if not first > 0 or best is None or recent is None:
+        return False
+    factor = thresholds.late_jump_factor if factor is None else factor
+    return (best <= thresholds.late_jump_converged * first and recent > factor * max(best, 1e-30)
+            and recent > thresholds.late_jump_floor * first)
+
+
 def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
     """(the evaluation loss fell enough, the accuracy rose enough above chance)."""
     start, final = run.start_loss, run.final_loss
+    fresh = run.signals.get("fresh_loss")
+    if fresh is not None and start is not None and final is not None:
+        # resumed from a recorded state: learned against a fresh model's loss, and kept what
+        # the recorded run had learned (not more than `resume_keep` of the way back)
+        loss_fell = final <= fresh - thresholds.learn_loss_drop * abs(fresh) and \
+            final <= start + thresholds.resume_keep * max(fresh - start, 0.0)
+        return loss_fell and not only_the_mean(run, thresholds), accuracy_learned(run.val_accuracy, task, thresholds)
     # strictly below: a loss that is 0 from the first step (a loss that cannot see the
     # targets) did not fall
     loss_fell = start is not None and final is not None and final < start and \
@@ -76,6 +98,11 @@ def judge(run: SeedRun, task, thresholds: Thresholds, exploded_at: int | None,
     if exploded_at is not None:
         return (Outcome.DIVERGED, None,
                 f"loss exploded at step {exploded_at} (over {thresholds.explode_factor:g}x its start)")
+    jump = run.signals.get("late_jump")
+    if jump is not None:
+        return (Outcome.DIVERGED, None,
+                f"the loss jumped at step {jump['step']} to {jump['loss']:.3g}, {jump['ratio']:.3g}x "
+                f"its best {jump['best']:.3g}, after it had converged (late jump)")
     if run.final_loss is None:
         return Outcome.DIVERGED, None, "the evaluation loss is not finite at the end of the probe"
     if timed_out and run.steps_run < MIN_STEPS_FOR_A_VERDICT:

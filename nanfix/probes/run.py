@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from nanfix.config import Settings, Thresholds
-from nanfix.probes.judge import exploded, judge
+from nanfix.probes.judge import JUMP_WINDOW, exploded, judge, late_jump
 from nanfix.probes.localize import locate_nonfinite
 from nanfix.probes.trainer import Trainer
 from nanfix.records import NonFinite, Outcome, ProbeResult, SeedRun, finite_or_none
@@ -27,6 +27,11 @@ Progress = Callable[[dict[str, Any]], None]
 
 # After an explosion the baseline trains this many more steps looking for the first NaN/Inf.
 EXPLOSION_GRACE_STEPS = 100
+# After a late jump it trains this many more, so the curve shows where the loss went.
+JUMP_GRACE_STEPS = 20
+# While a seed's loss is converged, Adam's state is read every this many steps: the last
+# reading before a jump is its evidence.
+ADAM_EVERY_STEPS = 10
 
 
 class Deadline:
@@ -66,7 +71,13 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
                stop_on_explosion: bool = False) -> SeedRun:
     started = time.perf_counter()
     trainer.reset(seed)
+    fresh_eval = None
     try:
+        if trainer.resumes:
+            # a resumed seed is judged against a fresh model's loss (where the recorded run
+            # started), then starts from the recorded state
+            fresh_eval = trainer.evaluate()
+            trainer.resume()
         start_eval = trainer.evaluate()
     except Exception as error:  # noqa: BLE001 - the model cannot even predict its data
         return SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0, traceback=traceback.format_exc(),
@@ -80,9 +91,14 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     first_weight_norm: dict[str, float] = {}
     first_nonfinite: NonFinite | None = None
     exploded_at: int | None = None
-    reference = start_eval["loss"] if math.isfinite(start_eval["loss"]) else None
+    fresh_loss = (fresh_eval or start_eval)["loss"]
+    fresh_loss = fresh_loss if math.isfinite(fresh_loss) else None
+    # a resumed seed starts near its best: an explosion is measured on a fresh model's scale
+    reference = fresh_loss if trainer.resumes else (start_eval["loss"] if math.isfinite(start_eval["loss"]) else None)
     best = math.inf
     explode_factor = thresholds.explode_factor
+    jumps = JumpTracker(trainer, fresh_loss, thresholds, measure_now=trainer.resumes)
+    adam_mid = None
     report_every = max(1, steps // 20)
     timed_out = False
     step = 0
@@ -125,6 +141,11 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
             # so the report can name the step and layer where values turn non-finite.
             if exploded_at is not None and (stop_on_explosion or step - exploded_at >= EXPLOSION_GRACE_STEPS):
                 break
+            jumps.add(step, loss)
+            if jumps.jump is not None and (stop_on_explosion or step - jumps.jump["step"] >= JUMP_GRACE_STEPS):
+                break
+        if step == steps // 2:
+            adam_mid = trainer.adam_second_moment(thresholds.adam_v_epsilon_factor)
         if on_progress and (step % report_every == 0):
             on_progress({"event": "step", "label": label, "seed": seed, "seed_index": seed_index,
                          "seeds": seed_count, "step": step, "steps": steps, "loss": finite_or_none(loss)})
@@ -150,6 +171,12 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
                   val_accuracy=finite_or_none(end_eval["accuracy"]) if classifier else None)
     run.signals = _signals(trainer, start_eval, end_eval, history, weight_norms,
                            first_weight_norm, layout, dead, saturated, exploded_at, thresholds)
+    if fresh_eval is not None:
+        run.signals["fresh_loss"] = finite_or_none(fresh_eval["loss"])
+    if jumps.jump is not None:
+        run.signals["late_jump"] = jumps.jump
+    if adam_mid is not None:
+        run.signals["adam_mid"] = adam_mid
     if grad_rms:
         run.signals["grad_rms_by_layer"] = _layer_gradients(trainer, layout, grad_rms)
     if trainer.custom_step and alignments:
@@ -162,6 +189,42 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
         on_progress({"event": "seed_done", "label": label, "seed": seed, "seed_index": seed_index,
                      "seeds": seed_count, "outcome": run.outcome.value, "reason": run.reason})
     return run
+
+
+class JumpTracker:
+    """Watches a seed's training loss for a late jump (`judge.late_jump`: a few steps' mean far
+    above its best after the loss had converged), and keeps Adam's state from before it: the
+    evidence of why. Adam is measured only while the loss is converged (and at a resumed
+    seed's start), so an ordinary probe pays nothing."""
+
+    def __init__(self, trainer: Trainer, fresh_loss: float | None, thresholds: Thresholds,
+                 measure_now: bool):
+        self.trainer, self.first, self.thresholds = trainer, fresh_loss, thresholds
+        self.window: list[float] = []
+        self.best = math.inf
+        self.jump: dict[str, Any] | None = None
+        self.adam_before = self._adam() if measure_now else None
+        self.adam_step = 0 if measure_now else None
+
+    def _adam(self):
+        return self.trainer.adam_second_moment(self.thresholds.adam_v_epsilon_factor)
+
+    def add(self, step: int, loss: float) -> None:
+        if self.jump is not None or self.first is None:
+            return
+        self.window = [*self.window[-(JUMP_WINDOW - 1):], loss]
+        if len(self.window) < JUMP_WINDOW:
+            return
+        recent = sum(self.window) / JUMP_WINDOW
+        if late_jump(recent, self.best, self.first, self.thresholds):
+            self.jump = {"step": step, "loss": recent, "best": self.best, "first": self.first,
+                         "ratio": recent / max(self.best, 1e-30),
+                         "adam_before": self.adam_before, "adam_step": self.adam_step}
+            return
+        self.best = min(self.best, recent)
+        converged = self.best <= self.thresholds.late_jump_converged * self.first
+        if converged and recent <= 10 * self.best and step % ADAM_EVERY_STEPS == 0:
+            self.adam_before, self.adam_step = self._adam(), step
 
 
 def _first_line(error: Exception) -> str:

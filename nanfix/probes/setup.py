@@ -32,6 +32,9 @@ class TrainSetup:
     loss_weights: Any = None
     model_edits: list[ModelEdit] = field(default_factory=list)
     label: str = "baseline"
+    # the recorded state every seed starts from (`--from`, nanfix.probes.resume.StartState);
+    # None: fresh weights from the model's initializers
+    start: Any = None
 
     def with_changes(self, **changes: Any) -> TrainSetup:
         return replace(self, **changes)

@@ -25,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from nanfix.capture.task import Task, constant_guess_loss, layer_activation  # noqa: E402
 from nanfix.capture.training_data import TrainingData, first_array, map_nest  # noqa: E402
+from nanfix.probes import resume  # noqa: E402
 from nanfix.probes.setup import custom_train_step  # noqa: E402
 
 RELU_LIKE = {"relu", "relu6", "elu", "selu", "leaky_relu", "gelu", "silu", "swish"}
@@ -193,7 +194,7 @@ class Trainer:
     """Train one configuration step by step, measuring as it goes."""
 
     def __init__(self, model: Any, optimizer: Any, loss: Any, task: Task, data: TrainingData,
-                 loss_weights: Any = None, eval_samples: int = 1024):
+                 loss_weights: Any = None, eval_samples: int = 1024, start: Any = None):
         self.model = model
         self.optimizer = optimizer
         self.task = task
@@ -226,6 +227,10 @@ class Trainer:
         self.slices = self.layout.slices()
         optimizer.build(trainable)
         self._optimizer_start = [np.array(v.numpy()) for v in optimizer.variables]
+        # a resumed probe (`--from`): every seed starts from the recorded state
+        self.start = start
+        self._start_values, self.start_notes = resume.assignments(start, model, optimizer) \
+            if start is not None else ([], [])
         self._accuracy = accuracy_fn(task)
         self._tensors = self._to_tensors(data.x, data.y, data.sample_weight)
         eval_x, eval_y = self._eval_arrays(eval_samples)
@@ -423,6 +428,16 @@ class Trainer:
         for variable, start in zip(self.optimizer.variables, self._optimizer_start, strict=False):
             variable.assign(start)
 
+    @property
+    def resumes(self) -> bool:
+        return self.start is not None
+
+    def resume(self) -> None:
+        """Put the model and optimizer in the recorded state (after `reset`, which drew the
+        fresh weights a resumed seed is judged against)."""
+        for variable, value in self._start_values:
+            variable.assign(value)
+
     def batches(self, seed: int):
         """Endless shuffled full batches (a partial last batch would force a retrace)."""
         count = first_array(self.data.x).shape[0]
@@ -461,10 +476,38 @@ class Trainer:
         roots = np.concatenate([np.sqrt(np.abs(v.numpy().ravel()) / correction) for v in velocities])
         if roots.size == 0:
             return None
-        return {
+        out = {
             "epsilon": float(epsilon),
             "median_sqrt_v": float(np.median(roots)),
             "min_sqrt_v": float(roots.min()),
             "fraction_near_epsilon": float(np.mean(roots < near_factor * float(epsilon))),
             "near_factor": float(near_factor),
+            "step": iterations,
         }
+        out.update(self._adam_update_size(roots, correction, iterations, float(epsilon)))
+        return out
+
+    def _adam_update_size(self, roots: np.ndarray, v_correction: float, iterations: int,
+                          epsilon: float) -> dict[str, float]:
+        """How large Adam's next step is: the median |m_hat| / (sqrt(v_hat) + eps) (1 when each
+        weight moves by a full learning rate whatever its gradient's size) and the step's norm
+        against the weights' norm."""
+        momentums = getattr(self.optimizer, "_momentums", None)
+        if not momentums:
+            return {}
+        beta_1 = float(getattr(self.optimizer, "beta_1", 0.9))
+        m_hat = np.concatenate([np.asarray(m.numpy(), "float64").ravel() for m in momentums]) / \
+            (1.0 - beta_1 ** iterations)
+        if m_hat.size != roots.size:
+            return {}
+        ratio = np.abs(m_hat) / (roots + epsilon)
+        out = {"median_step_multiplier": float(np.median(ratio))}
+        try:
+            rate = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+        except Exception:  # noqa: BLE001 - a schedule without a current value
+            return out
+        weights = np.sqrt(sum(float(np.sum(np.square(np.asarray(v.numpy(), "float64"))))
+                              for v in self.model.trainable_variables))
+        if weights > 0:
+            out["update_to_weight"] = float(rate * np.sqrt(np.sum(np.square(ratio))) / weights)
+        return out

@@ -35,3 +35,24 @@ def probed_line(capture: dict[str, Any], settings: str) -> str:
     return (f"{model['class']} with {model['params']:,} parameters · "
             f"{optimizer.get('class')}({settings}) · loss {capture.get('loss')} · "
             f"{task_words(capture.get('task') or {})}{step}")
+
+
+TRIGGER_WORDS = {"loss_spike": "the loss jumped", "nonfinite_loss": "the loss became NaN/Inf",
+                 "nonfinite_weight": "a weight became NaN/Inf"}
+
+
+def resumed_line(resume: dict[str, Any]) -> str:
+    """"Resumed from step 650 of the recorded run (the loss jumped at step 661, N707)"."""
+    step = resume.get("step")
+    line = "Resumed from the start of the recorded fit" if step == 0 else \
+        f"Resumed from step {step:,} of the recorded run"
+    if resume.get("kind") == "checkpoint":
+        line = f"Resumed from the checkpoint {resume.get('from')}"
+    trigger = resume.get("trigger") or {}
+    if trigger.get("kind"):
+        line += (f" ({TRIGGER_WORDS.get(trigger['kind'], trigger['kind'])} at step {trigger.get('step'):,}"
+                 f"{', ' + trigger['code'] if trigger.get('code') else ''})")
+    steps = resume.get("optimizer_steps")
+    if steps:
+        line += f" · {resume.get('optimizer')} at its step {steps:,}"
+    return line + " · every seed starts there; the seeds vary the data order"

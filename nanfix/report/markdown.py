@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nanfix.report.captured import resumed_line
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -22,6 +24,8 @@ def render(report: dict[str, Any]) -> str:
     cause = report.get("likely_cause")
     if cause:
         lines += [f"**Likely cause:** {cause['code']} {cause['title']} — {cause['message']}", ""]
+    if report.get("resume"):
+        lines += [resumed_line(report["resume"]), ""]
     error = report.get("error")
     if error:
         lines += [f"**Error ({error.get('type')}):** {error.get('message')}", ""]

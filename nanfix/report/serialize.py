@@ -29,6 +29,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "fixes": [fix_to_dict(fix) for fix in report.fixes],
         "sweep": plain(report.sweep) if report.sweep else None,
         "budget": plain(report.budget) if report.budget else None,
+        "resume": plain(report.resume) if report.resume else None,
         "error": plain(report.error) if report.error else None,
         "elapsed_s": round(report.elapsed_s, 3),
         "settings": plain(report.settings),

@@ -8,12 +8,12 @@ read before training did.
 
 from __future__ import annotations
 
-from nanfix.fixes.catalog import families_for
+from nanfix.fixes.catalog import families_for, removers_of
 from nanfix.records import Finding, FixOutcome, FixResult, LikelyCause, Severity
 
 # The symptoms that are the verdict itself, in the order they explain it: named as the likely
 # cause only when no pre-flight finding is an error.
-VERDICT_SYMPTOMS = ("N701", "N703", "S801", "S802", "S803")
+VERDICT_SYMPTOMS = ("N701", "N703", "N707", "S801", "S802", "S803")
 
 
 def cause_families(findings: list[Finding]) -> set[str]:
@@ -24,7 +24,9 @@ def cause_families(findings: list[Finding]) -> set[str]:
     training explains is the step size's: a lower rate removes it, clipping hides it)."""
     causes = [f for f in findings if f.is_cause]
     for severity in (Severity.ERROR, Severity.WARNING):
-        families = {name for f in causes if f.severity is severity for name in families_for(f.code)}
+        # a cause some family removes is answered by that family; the others only ease it
+        families = {name for f in causes if f.severity is severity
+                    for name in (removers_of(f.code) or families_for(f.code))}
         if families:
             return families
     found = {f.code for f in findings}
