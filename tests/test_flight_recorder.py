@@ -22,6 +22,7 @@ from nanfix.config import Thresholds
 from nanfix.keras import NanGuard, NonFiniteTrainingError
 from nanfix.probes.judge import late_jump, learned
 from nanfix.records import SeedRun
+from nanfix.report.captured import resumed_line
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_RUN = ROOT / "recipes" / "seed003_adam_epsilon" / "long_run.py"
@@ -180,6 +181,15 @@ def test_a_resumed_seed_must_keep_what_the_recorded_run_learned():
                    signals={"fresh_loss": 0.69})
     assert learned(kept, None, limits)[0]
     assert not learned(lost, None, limits)[0]  # below the fresh loss, but most of the fall is gone
+
+
+def test_the_resumed_line_reads_for_a_record_its_start_and_a_checkpoint():
+    assert resumed_line({"kind": "record", "step": 650, "optimizer": "Adam", "optimizer_steps": 650,
+                         "trigger": {"kind": "loss_spike", "step": 661, "code": "N707"}}).startswith(
+        "Resumed from step 650 of the recorded run (the loss jumped at step 661, N707) · Adam at its step 650")
+    assert resumed_line({"kind": "record", "step": 0}).startswith("Resumed from the start of the recorded fit")
+    assert resumed_line({"kind": "checkpoint", "step": None, "from": "/x/m.keras"}).startswith(
+        "Resumed from the checkpoint /x/m.keras")
 
 
 # -- resumed probes through the command line -----------------------------------------------

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from nanfix.capture import record
+from nanfix.config import Thresholds
 from nanfix.guard.recorder import FlightRecorder
 from nanfix.probes.judge import JUMP_WINDOW, late_jump
 
@@ -41,7 +42,6 @@ CODE_TITLES = {
     "N703": "loss explosion",
     "N707": "late loss jump after convergence",
 }
-
 
 
 @dataclass
@@ -71,8 +71,6 @@ class JumpWatch:
     (`nanfix.probes.judge.late_jump` decides, with the probe's own thresholds)."""
 
     def __init__(self, factor: float):
-        from nanfix.config import Thresholds
-
         self.thresholds = Thresholds()
         self.factor = factor
         self.window: list[float] = []
@@ -186,7 +184,7 @@ class NanGuard(keras.callbacks.Callback):
         stop_on_explosion: bool = False,
         printer: Callable[[str], Any] | None = None,
         script: str | None = None,
-        spike_factor: float | None = 1000.0,
+        spike_factor: float | None = Thresholds.late_jump_factor,
         record: str | os.PathLike | None = None,
         record_every: int = 50,
         record_batches: int = 4,
@@ -325,6 +323,8 @@ class NanGuard(keras.callbacks.Callback):
         )
         self.printer(self.diagnosis.message)
         if self.action == "raise":
+            if self.recorder is not None:  # fit ends here, without on_train_end
+                self.recorder.detach()
             raise NonFiniteTrainingError(self.diagnosis)
         self.model.stop_training = True
 

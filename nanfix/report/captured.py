@@ -44,13 +44,16 @@ TRIGGER_WORDS = {"loss_spike": "the loss jumped", "nonfinite_loss": "the loss be
 def resumed_line(resume: dict[str, Any]) -> str:
     """"Resumed from step 650 of the recorded run (the loss jumped at step 661, N707)"."""
     step = resume.get("step")
-    line = "Resumed from the start of the recorded fit" if step == 0 else \
-        f"Resumed from step {step:,} of the recorded run"
-    if resume.get("kind") == "checkpoint":
+    if resume.get("kind") == "checkpoint" or step is None:
         line = f"Resumed from the checkpoint {resume.get('from')}"
+    elif step == 0:
+        line = "Resumed from the start of the recorded fit"
+    else:
+        line = f"Resumed from step {step:,} of the recorded run"
     trigger = resume.get("trigger") or {}
     if trigger.get("kind"):
-        line += (f" ({TRIGGER_WORDS.get(trigger['kind'], trigger['kind'])} at step {trigger.get('step'):,}"
+        at = f" at step {trigger['step']:,}" if isinstance(trigger.get("step"), int) else ""
+        line += (f" ({TRIGGER_WORDS.get(trigger['kind'], trigger['kind'])}{at}"
                  f"{', ' + trigger['code'] if trigger.get('code') else ''})")
     steps = resume.get("optimizer_steps")
     if steps:
