@@ -51,7 +51,6 @@ HISTORY = "history.json"
 NONFINITE_LOSS = "nonfinite_loss"
 NONFINITE_WEIGHT = "nonfinite_weight"
 LOSS_SPIKE = "loss_spike"
-TRIGGERS = (NONFINITE_LOSS, NONFINITE_WEIGHT, LOSS_SPIKE)
 
 
 class RecordError(ValueError):
@@ -83,9 +82,9 @@ class Manifest:
     def optimizer_class(self) -> str | None:
         return (self.data.get("optimizer") or {}).get("class")
 
-    def file(self, key: str) -> str:
-        return os.path.join(self.path, self.data["state"][key] if key != "batches"
-                            else self.data["batches"]["file"])
+    @property
+    def state_file(self) -> str:
+        return os.path.join(self.path, self.data["state"].get("file", STATE))
 
 
 def read_manifest(path: str) -> Manifest:
@@ -123,6 +122,13 @@ def read_manifest(path: str) -> Manifest:
         raise RecordError(f"the record {directory} has no {state.get('file', STATE)} (the recorded "
                           f"weights); it is incomplete. Record the run again with NanGuard(record=DIR).")
     return Manifest(path=directory, data=data)
+
+
+def slot_name(path: str) -> str:
+    """An optimizer variable's name without the optimizer's own prefix ("adam/iteration" ->
+    "iteration", "adam/dense_kernel_momentum" -> "dense_kernel_momentum"): two runs of one
+    script name their optimizers apart ("adam", "adam_1"), the slots alike."""
+    return path.split("/", 1)[-1]
 
 
 def write_manifest(directory: str, data: dict[str, Any]) -> str:

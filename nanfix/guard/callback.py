@@ -31,7 +31,7 @@ import numpy as np
 from nanfix.capture import record
 from nanfix.config import Thresholds
 from nanfix.guard.recorder import FlightRecorder
-from nanfix.probes.judge import JUMP_WINDOW, late_jump
+from nanfix.probes.judge import JUMP_WINDOW, LossWindow
 
 ACTIONS = ("stop", "raise")
 
@@ -65,46 +65,20 @@ class Diagnosis:
     record: str | None = None  # the flight record written for `nanfix probe --from`, if any
 
 
-class JumpWatch:
-    """The late-jump watch: the training loss of each step (recovered from Keras' running
-    epoch mean), averaged over a few steps, against its best so far and its first value
-    (`nanfix.probes.judge.late_jump` decides, with the probe's own thresholds)."""
+class StepLoss:
+    """Each step's own loss from Keras' running epoch mean after it (equal batches): the logs
+    give `fit`'s mean so far, a late jump is a jump of the steps' losses."""
 
-    def __init__(self, factor: float):
-        self.thresholds = Thresholds()
-        self.factor = factor
-        self.window: list[float] = []
-        self.first: float | None = None
-        self.best = math.inf
+    def __init__(self):
         self._mean: float | None = None
 
     def new_epoch(self) -> None:
         self._mean = None
 
-    def step_loss(self, batch: int, mean: float) -> float:
-        """This step's own loss from the epoch's running mean after it (equal batches)."""
+    def of(self, batch: int, mean: float) -> float:
         loss = mean if self._mean is None or batch == 0 else (batch + 1) * mean - batch * self._mean
         self._mean = mean
         return max(loss, 0.0)
-
-    def add(self, loss: float) -> float:
-        """Add a step's loss; returns the recent mean."""
-        self.window = [*self.window[-(JUMP_WINDOW - 1):], loss]
-        recent = sum(self.window) / len(self.window)
-        if len(self.window) == JUMP_WINDOW:
-            if self.first is None:
-                self.first = recent
-            self.best = min(self.best, recent)
-        return recent
-
-    def jumped(self, recent: float) -> bool:
-        return self.first is not None and late_jump(recent, self.best, self.first, self.thresholds,
-                                                    factor=self.factor)
-
-    def rising(self, recent: float) -> bool:
-        """Past its best by more than a small multiple: no state to resume from."""
-        return self.first is not None and self.best < math.inf and recent > 10 * max(self.best, 1e-30) \
-            and self.best <= self.thresholds.late_jump_converged * self.first
 
 
 class NonFiniteTrainingError(RuntimeError):
@@ -214,7 +188,8 @@ class NanGuard(keras.callbacks.Callback):
         self._first_loss: float | None = None
         self._explosion: dict[str, float] = {}
         self._jump: tuple[float, float, float] | None = None
-        self._jumps = JumpWatch(self.spike_factor) if self.spike_factor else None
+        self._jumps = LossWindow(Thresholds(), factor=self.spike_factor) if self.spike_factor else None
+        self._step_loss = StepLoss()
 
     # Keras hooks
 
@@ -233,8 +208,7 @@ class NanGuard(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._last_batch = -1
-        if self._jumps is not None:
-            self._jumps.new_epoch()
+        self._step_loss.new_epoch()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.diagnosis is not None:
@@ -242,7 +216,7 @@ class NanGuard(keras.callbacks.Callback):
         self._last_batch = batch
         step = self._steps_before_epoch + batch
         loss = (logs or {}).get("loss")
-        step_loss, recent, good = None, None, True
+        step_loss, recent, good, jumped = None, None, True, False
         if loss is not None:
             loss = float(loss)
             if not math.isfinite(loss):
@@ -252,16 +226,16 @@ class NanGuard(keras.callbacks.Callback):
             if self._check_explosion(step, loss):
                 return
             if self._jumps is not None:
-                step_loss = self._jumps.step_loss(batch, loss)
-                recent = self._jumps.add(step_loss)
-                good = not self._jumps.rising(recent)
+                step_loss = self._step_loss.of(batch, loss)
+                jumped = self._jumps.add(step_loss)
+                recent, good = self._jumps.recent, not self._jumps.rising
         if self.check_every and (step + 1) % self.check_every == 0:
             if not self._all_weights_finite():
                 self._observe(step, step_loss, recent, good=False)
                 self._fire("weight", step, loss)
                 return
         self._observe(step, step_loss if step_loss is not None else loss, recent, good)
-        if recent is not None and self._jumps.jumped(recent):
+        if jumped:
             self._fire("loss", step, loss, codes=["N707"], jump=(recent, self._jumps.best, self._jumps.first))
 
     def _observe(self, step, loss, recent, good) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from nanfix import __version__
 from nanfix.capture import record
 
 
@@ -86,10 +87,8 @@ class FlightRecorder:
         model = self._model
         optimizer = getattr(model, "optimizer", None)
         variables = list(getattr(optimizer, "variables", []) or [])
-        self.snapshots.append(Snapshot(
-            step=step, epoch=epoch, loss=loss,
-            weights=[np.array(keras.ops.convert_to_numpy(v)) for v in model.weights],
-            optimizer=[np.array(keras.ops.convert_to_numpy(v)) for v in variables]))
+        self.snapshots.append(Snapshot(step=step, epoch=epoch, loss=loss, weights=_on_host(model.weights),
+                                       optimizer=_on_host(variables)))
 
     def observe(self, step: int, epoch: int, loss: float | None, smoothed: float | None,
                 good: bool) -> None:
@@ -155,7 +154,7 @@ class FlightRecorder:
         record.write_manifest(self.directory, {
             "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "keras_version": keras.__version__,
-            "nanfix_version": _nanfix_version(),
+            "nanfix_version": __version__,
             "trigger": trigger,
             "state": {"step": state.step + 1, "epoch": state.epoch, "loss": state.loss,
                       "file": record.STATE, "model_file": model_file, "model_note": model_note},
@@ -164,7 +163,7 @@ class FlightRecorder:
                       "weights": [[v.path, list(v.shape)] for v in model.weights]},
             "optimizer": {"class": type(optimizer).__name__,
                           "config": keras.optimizers.serialize(optimizer),
-                          "variables": [[_slot_name(v), list(v.shape)] for v in variables]},
+                          "variables": [[record.slot_name(v.path), list(v.shape)] for v in variables]},
             "batches": batches,
             "history": record.HISTORY,
         })
@@ -175,8 +174,7 @@ class FlightRecorder:
         state is put back afterwards, so `fit` (and the user) see what really happened."""
         model = self._model
         variables = list(model.optimizer.variables)
-        failed = ([np.array(keras.ops.convert_to_numpy(v)) for v in model.weights],
-                  [np.array(keras.ops.convert_to_numpy(v)) for v in variables])
+        failed = (_on_host(model.weights), _on_host(variables))
         try:
             _assign(model.weights, state.weights)
             _assign(variables, state.optimizer)
@@ -225,16 +223,6 @@ def _assign(variables: list, arrays: list[np.ndarray]) -> None:
         variable.assign(array)
 
 
-def _slot_name(variable) -> str:
-    """An optimizer variable's name without the optimizer's prefix ("iteration",
-    "dense_kernel_momentum"): what a resumed probe matches on."""
-    return variable.path.split("/", 1)[-1]
-
-
-def _nanfix_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("nanfix")
-    except Exception:  # noqa: BLE001 - running from a checkout
-        return "unknown"
+def _on_host(variables: list) -> list[np.ndarray]:
+    """Host copies of the variables' current values."""
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]

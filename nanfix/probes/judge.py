@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+import math
+
 from nanfix.config import Thresholds
 from nanfix.records import Outcome, SeedRun, StallKind
 
@@ -19,6 +21,8 @@ from nanfix.records import Outcome, SeedRun, StallKind
 MIN_STEPS_FOR_A_VERDICT = 10
 # A late jump is judged on the mean of this many steps' training loss: one noisy batch is not one.
 JUMP_WINDOW = 5
+# A converged loss this many times above its best is rising toward a jump.
+RISING_FACTOR = 10.0
 
 
 def exploded(loss: float, reference: float, best: float, factor: float) -> bool:
@@ -38,6 +42,43 @@ def late_jump(recent: float, best: float, first: float, thresholds: Thresholds,
     factor = thresholds.late_jump_factor if factor is None else factor
     return (best <= thresholds.late_jump_converged * first and recent > factor * max(best, 1e-30)
             and recent > thresholds.late_jump_floor * first)
+
+
+class LossWindow:
+    """A training loss watched for a late jump: the mean of its last `JUMP_WINDOW` steps
+    (`recent`) against the best such mean so far and `first`, a fresh model's loss (the first
+    full window's mean when none is given). NanGuard and the probe both watch through it."""
+
+    def __init__(self, thresholds: Thresholds, first: float | None = None,
+                 factor: float | None = None):
+        self.thresholds, self.first, self.factor = thresholds, first, factor
+        self.window: list[float] = []
+        self.recent: float | None = None
+        self.best = math.inf
+
+    def add(self, loss: float) -> bool:
+        """Add a step's loss; True when it makes a late jump (the best then stays as it was)."""
+        self.window = [*self.window[-(JUMP_WINDOW - 1):], loss]
+        if len(self.window) < JUMP_WINDOW:
+            return False
+        self.recent = sum(self.window) / JUMP_WINDOW
+        if self.first is None:
+            self.first = self.recent
+        if late_jump(self.recent, self.best, self.first, self.thresholds, factor=self.factor):
+            return True
+        self.best = min(self.best, self.recent)
+        return False
+
+    @property
+    def converged(self) -> bool:
+        return self.first is not None and self.best <= self.thresholds.late_jump_converged * self.first
+
+    @property
+    def rising(self) -> bool:
+        """Converged, and the recent mean more than `RISING_FACTOR` above its best: the state
+        is no longer one to keep (the recorder's snapshot, the probe's Adam evidence)."""
+        return self.converged and self.recent is not None and \
+            self.recent > RISING_FACTOR * max(self.best, 1e-30)
 
 
 def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:

@@ -72,12 +72,12 @@ def load(path: str, model: Any) -> StartState:
 def from_record(path: str) -> StartState:
     manifest = record.read_manifest(path)
     try:
-        with np.load(manifest.file("file")) as arrays:
+        with np.load(manifest.state_file) as arrays:
             weights = [arrays[f"weight_{i}"] for i in range(len(manifest.weight_shapes))]
             names = [name for name, _ in (manifest.data.get("optimizer") or {}).get("variables", [])]
             optimizer = [(name, arrays[f"optimizer_{i}"]) for i, name in enumerate(names)]
     except (OSError, KeyError, ValueError) as error:
-        raise record.RecordError(f"{manifest.file('file')} cannot be read ({type(error).__name__}: "
+        raise record.RecordError(f"{manifest.state_file} cannot be read ({type(error).__name__}: "
                                  f"{error}); the record is damaged. Record the run again.") from None
     return StartState(source=os.path.abspath(manifest.path), kind="record", weights=weights,
                       weight_names=[name for name, _ in manifest.weight_shapes],
@@ -105,16 +105,16 @@ def from_checkpoint(path: str, model: Any) -> StartState:
                       weights=[np.array(keras.ops.convert_to_numpy(v)) for v in loaded.weights],
                       weight_names=[v.path for v in loaded.weights],
                       optimizer_class=type(optimizer).__name__ if optimizer is not None else None,
-                      optimizer=[(v.path.split("/", 1)[-1], np.array(keras.ops.convert_to_numpy(v)))
+                      optimizer=[(record.slot_name(v.path), np.array(keras.ops.convert_to_numpy(v)))
                                  for v in variables])
 
 
 def check_fits(state: StartState, model: Any) -> None:
     """A usage error (RecordError) when the state was recorded from another model."""
+    if _shapes_fit(state, model):
+        return
     shapes = [tuple(v.shape) for v in model.weights]
     recorded = [tuple(array.shape) for array in state.weights]
-    if shapes == recorded:
-        return
     where = next((i for i, (a, b) in enumerate(zip(shapes, recorded, strict=False)) if a != b),
                  min(len(shapes), len(recorded)))
     detail = (f"weight {where} is {model.weights[where].path} {shapes[where]} in the script but "
@@ -126,26 +126,26 @@ def check_fits(state: StartState, model: Any) -> None:
         f"this script's own training (same layers, same shapes).")
 
 
-def assignments(state: StartState, model: Any, optimizer: Any) -> tuple[list[tuple[Any, np.ndarray]], list[str]]:
-    """(variable, value) pairs that put `model` and its built `optimizer` in the recorded state,
-    and notes on what could not be restored. Raises StartMismatch when the weights do not fit
-    (a fix that adds or reshapes weights cannot start from the record)."""
-    weights = list(model.weights)
-    if [tuple(v.shape) for v in weights] != [tuple(a.shape) for a in state.weights]:
+def assignments(state: StartState, model: Any, optimizer: Any) -> list[tuple[Any, np.ndarray]]:
+    """(variable, value) pairs that put `model` and its built `optimizer` in the recorded state.
+    An optimizer of another class, or with other variables, keeps its fresh state (a fix that
+    swaps Adam for SGD). Raises StartMismatch when the weights do not fit (a fix that adds or
+    reshapes weights cannot start from the record)."""
+    if not _shapes_fit(state, model):
         raise StartMismatch("the recorded state does not fit this change: it adds or reshapes weights")
-    pairs = list(zip(weights, state.weights, strict=True))
-    notes = []
+    pairs = list(zip(model.weights, state.weights, strict=True))
     if state.optimizer_class != type(optimizer).__name__:
-        notes.append(f"{type(optimizer).__name__} starts with a fresh state (the record's is "
-                     f"{state.optimizer_class or 'absent'})")
-        return pairs, notes
+        return pairs
     recorded = [(name, value) for name, value in state.optimizer if not name.endswith(NOT_STATE)]
     mine = [v for v in optimizer.variables if not v.path.endswith(NOT_STATE)]
     if [(_suffix(v.path), tuple(v.shape)) for v in mine] != \
             [(_suffix(name), tuple(value.shape)) for name, value in recorded]:
-        notes.append(f"{type(optimizer).__name__}'s variables differ from the record's: it starts fresh")
-        return pairs, notes
-    return pairs + list(zip(mine, (value for _, value in recorded), strict=True)), notes
+        return pairs
+    return pairs + list(zip(mine, (value for _, value in recorded), strict=True))
+
+
+def _shapes_fit(state: StartState, model: Any) -> bool:
+    return [tuple(v.shape) for v in model.weights] == [tuple(array.shape) for array in state.weights]
 
 
 def _suffix(name: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from nanfix.config import Settings, Thresholds
-from nanfix.probes.judge import JUMP_WINDOW, exploded, judge, late_jump
+from nanfix.probes.judge import LossWindow, exploded, judge
 from nanfix.probes.localize import locate_nonfinite
 from nanfix.probes.trainer import Trainer
 from nanfix.records import NonFinite, Outcome, ProbeResult, SeedRun, finite_or_none
@@ -94,7 +94,8 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
     fresh_loss = (fresh_eval or start_eval)["loss"]
     fresh_loss = fresh_loss if math.isfinite(fresh_loss) else None
     # a resumed seed starts near its best: an explosion is measured on a fresh model's scale
-    reference = fresh_loss if trainer.resumes else (start_eval["loss"] if math.isfinite(start_eval["loss"]) else None)
+    # (for a fresh seed that is its own start)
+    reference = fresh_loss
     best = math.inf
     explode_factor = thresholds.explode_factor
     jumps = JumpTracker(trainer, fresh_loss, thresholds, measure_now=trainer.resumes)
@@ -192,16 +193,15 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
 
 
 class JumpTracker:
-    """Watches a seed's training loss for a late jump (`judge.late_jump`: a few steps' mean far
-    above its best after the loss had converged), and keeps Adam's state from before it: the
-    evidence of why. Adam is measured only while the loss is converged (and at a resumed
-    seed's start), so an ordinary probe pays nothing."""
+    """Watches a seed's training loss for a late jump (`judge.LossWindow`) and keeps Adam's
+    state from before it: the evidence of why. Adam is read only while the loss is converged
+    (and at a resumed seed's start), so an ordinary probe pays nothing."""
 
     def __init__(self, trainer: Trainer, fresh_loss: float | None, thresholds: Thresholds,
                  measure_now: bool):
-        self.trainer, self.first, self.thresholds = trainer, fresh_loss, thresholds
-        self.window: list[float] = []
-        self.best = math.inf
+        self.trainer, self.thresholds = trainer, thresholds
+        # without a fresh model's loss there is no scale to judge a jump on
+        self.watch = LossWindow(thresholds, first=fresh_loss) if fresh_loss is not None else None
         self.jump: dict[str, Any] | None = None
         self.adam_before = self._adam() if measure_now else None
         self.adam_step = 0 if measure_now else None
@@ -210,20 +210,14 @@ class JumpTracker:
         return self.trainer.adam_second_moment(self.thresholds.adam_v_epsilon_factor)
 
     def add(self, step: int, loss: float) -> None:
-        if self.jump is not None or self.first is None:
+        watch = self.watch
+        if self.jump is not None or watch is None:
             return
-        self.window = [*self.window[-(JUMP_WINDOW - 1):], loss]
-        if len(self.window) < JUMP_WINDOW:
-            return
-        recent = sum(self.window) / JUMP_WINDOW
-        if late_jump(recent, self.best, self.first, self.thresholds):
-            self.jump = {"step": step, "loss": recent, "best": self.best, "first": self.first,
-                         "ratio": recent / max(self.best, 1e-30),
+        if watch.add(loss):
+            self.jump = {"step": step, "loss": watch.recent, "best": watch.best, "first": watch.first,
+                         "ratio": watch.recent / max(watch.best, 1e-30),
                          "adam_before": self.adam_before, "adam_step": self.adam_step}
-            return
-        self.best = min(self.best, recent)
-        converged = self.best <= self.thresholds.late_jump_converged * self.first
-        if converged and recent <= 10 * self.best and step % ADAM_EVERY_STEPS == 0:
+        elif watch.converged and not watch.rising and step % ADAM_EVERY_STEPS == 0:
             self.adam_before, self.adam_step = self._adam(), step
 
 

@@ -229,8 +229,7 @@ class Trainer:
         self._optimizer_start = [np.array(v.numpy()) for v in optimizer.variables]
         # a resumed probe (`--from`): every seed starts from the recorded state
         self.start = start
-        self._start_values, self.start_notes = resume.assignments(start, model, optimizer) \
-            if start is not None else ([], [])
+        self._start_values = resume.assignments(start, model, optimizer) if start is not None else []
         self._accuracy = accuracy_fn(task)
         self._tensors = self._to_tensors(data.x, data.y, data.sample_weight)
         eval_x, eval_y = self._eval_arrays(eval_samples)
