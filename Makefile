@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[$(NANFIX_TF),dev]"
+	$(BIN)/python -m pip install -q -e ".[$(NANFIX_TF),dev,ray]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

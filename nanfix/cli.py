@@ -57,6 +57,25 @@ def _settings(script: str | None, config_file: str | None, flags: dict[str, Any]
         raise  # unreachable
 
 
+def _executor_flags(executor: str | None, address: str | None, workers: int | None) -> dict[str, Any]:
+    """--executor, --address and --workers as settings (an address alone means Ray)."""
+    if address is not None and executor is None:
+        executor = "ray"
+    return {"executor": executor, "address": address, "workers": workers}
+
+
+def _check_executor(settings: Settings) -> None:
+    """Ray is an optional extra: say how to get it before any work is done."""
+    if settings.executor != "ray":
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        _fail_usage("--executor ray needs Ray, an optional extra: pip install 'nanfix[ray]' "
+                    "(or pip install ray), then run the same command again; without it the "
+                    "local executor gives the same report on this machine.")
+
+
 def _check_backend() -> None:
     backend = os.environ.get("KERAS_BACKEND")
     if backend and backend != "tensorflow":
@@ -224,6 +243,12 @@ def probe(
     memory_limit: int | None = typer.Option(None, "--memory-limit", help="MiB before the run is stopped."),
     fixes: bool | None = typer.Option(None, "--fixes/--no-fixes", help="Try candidate fixes (default on)."),
     max_fixes: int | None = typer.Option(None, "--max-fixes", help="Most candidate fixes to probe."),
+    stack_seeds: bool | None = typer.Option(None, "--stack-seeds/--no-stack-seeds",
+                                            help="Train the baseline's seeds in one compiled step."),
+    executor: str | None = typer.Option(None, "--executor", help="Where fixes train: local | ray."),
+    address: str | None = typer.Option(None, "--address", help="The Ray cluster (--executor ray; "
+                                       "default: start one here)."),
+    workers: int | None = typer.Option(None, "--workers", help="Ray workers (default: one per CPU, at most 8)."),
     plan: str | None = typer.Option(None, "--plan", help="YAML plan: fix families and grids."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix] in pyproject.toml)."),
     output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
@@ -241,8 +266,10 @@ def probe(
     _check_plot(plot)
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "batch_size": batch_size,
              "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
-             "max_fixes": max_fixes, "plan": plan}
+             "max_fixes": max_fixes, "plan": plan, "stack_seeds": stack_seeds,
+             **_executor_flags(executor, address, workers)}
     settings, _ = _settings(script, config, flags)
+    _check_executor(settings)
     report = _run(script, list(ctx.args), settings, data, "probe", not no_progress, debug,
                   resume_from=resume_from)
     _emit(report, output_format or _default_format(), output, debug=debug)
@@ -264,6 +291,10 @@ def check(
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="diverges | stalls | any."),
     fixes: bool = typer.Option(False, "--fixes/--no-fixes", help="Also run the fix sweeps."),
+    executor: str | None = typer.Option(None, "--executor", help="Where fixes train: local | ray."),
+    address: str | None = typer.Option(None, "--address", help="The Ray cluster (--executor ray; "
+                                       "default: start one here)."),
+    workers: int | None = typer.Option(None, "--workers", help="Ray workers (default: one per CPU, at most 8)."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix])."),
     output_format: str = typer.Option(None, "--format", help="table | json | markdown | github."),
     output: str | None = typer.Option(None, "--output", "--out", "-o", help="Write the report to FILE."),
@@ -278,8 +309,9 @@ def check(
     script = _check_script(script)
     _check_plot(plot)
     flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "fail_on": fail_on,
-             "sweeps": fixes}
+             "sweeps": fixes, **_executor_flags(executor, address, workers)}
     settings, _ = _settings(script, config, flags)
+    _check_executor(settings)
     if settings.fail_on not in ("diverges", "stalls", "any"):
         _fail_usage(f"--fail-on must be diverges, stalls or any (got {settings.fail_on!r}).")
     report = _run(script, list(ctx.args), settings, data, "probe" if settings.sweeps else "check",

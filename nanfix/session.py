@@ -26,8 +26,9 @@ from nanfix.findings.catalog import Context
 from nanfix.probes import resume
 from nanfix.probes.build import build_trainer
 from nanfix.probes.localize import name_first_op
-from nanfix.probes.run import Deadline, probe
+from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup, custom_train_step, from_capture
+from nanfix.probes.stack import probe_seeds
 from nanfix.records import (
     ErrorInfo,
     ErrorKind,
@@ -41,14 +42,17 @@ from nanfix.records import (
 )
 from nanfix.report.serialize import report_to_dict
 from nanfix.sweep import axis
+from nanfix.sweep.budget import step_flops
 from nanfix.sweep.cause import likely_cause
-from nanfix.sweep.search import find_fixes
+from nanfix.sweep.search import RunnerFactory, find_fixes
 
 Emit = Any  # a callable taking one progress event (a dict)
 
 
-def diagnose(job: dict[str, Any], emit: Emit, started: float) -> dict[str, Any]:
-    """Run the whole doctor for one job and return the report as a plain dict."""
+def diagnose(job: dict[str, Any], emit: Emit, started: float,
+             runners: RunnerFactory | None = None) -> dict[str, Any]:
+    """Run the whole doctor for one job and return the report as a plain dict (`runners`:
+    where its fix sweep trains, `nanfix.sweep.search.find_fixes`)."""
     settings = Settings.from_dict(job["settings"])
     emit({"event": "phase", "phase": "running the script up to fit"})
     try:
@@ -56,7 +60,7 @@ def diagnose(job: dict[str, Any], emit: Emit, started: float) -> dict[str, Any]:
         loaded.seconds_before_examine = time.perf_counter() - started
         report = examine(loaded, settings, emit, mode=job.get("mode", "probe"),
                          sweep_axis=job.get("sweep_axis"), sweep_grid=job.get("sweep_grid"),
-                         resume_from=job.get("resume_from"))
+                         resume_from=job.get("resume_from"), runners=runners)
     except LoadError as failure:
         report = Report.failed(job["script"], job.get("argv", []), settings.to_dict(),
                                ErrorInfo(type=failure.kind, message=failure.message,
@@ -90,7 +94,7 @@ def verdict_of(baseline: ProbeResult, found: list[Finding] | None = None) -> tup
 
 def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
             sweep_axis: str | None = None, sweep_grid: list[float] | None = None,
-            resume_from: str | None = None) -> Report:
+            resume_from: str | None = None, runners: RunnerFactory | None = None) -> Report:
     """The stages after loading, in order; returns the report (no verdict on error).
 
     With `resume_from` (a flight record or a checkpoint) every probe starts from the
@@ -98,17 +102,10 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     deadline = Deadline(settings.time_limit - loaded.seconds_before_examine)
     settings = settings.for_fit(loaded.fit_steps)
     model = loaded.model
-    loss = loaded.compile_args.get("loss")
-    task = task_module.infer(model, loss, loaded.data.y)
-    setup = from_capture(model, model.optimizer, loss, loaded.data, task,
-                         loss_weights=loaded.compile_args.get("loss_weights"))
-    context = Context(model=model, optimizer=model.optimizer, loss=loss, task=task, data=loaded.data,
-                      settings=settings, capture=loaded.capture, fit_steps=loaded.fit_steps)
-    if resume_from:
-        try:
-            setup = setup.with_changes(start=resume.load(resume_from, model))
-        except RecordError as error:
-            raise LoadError(ErrorKind.USAGE, str(error), where=resume_from) from None
+    setup = training_setup(loaded, resume_from)
+    context = Context(model=model, optimizer=model.optimizer, loss=setup.loss, task=setup.task,
+                      data=loaded.data, settings=settings, capture=loaded.capture,
+                      fit_steps=loaded.fit_steps)
     report = Report(script=loaded.script, verdict=Verdict.HEALTHY, settings=settings.to_dict(),
                     capture=describe(loaded, setup),
                     resume=setup.start.describe() if setup.start is not None else None)
@@ -124,7 +121,8 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     trainer = build_trainer(setup, settings.eval_samples)
     if mode == "sweep":
         report.sweep = axis.sweep_axis(setup, sweep_axis, sweep_grid, settings, deadline, emit)
-    baseline = probe(trainer, "baseline", settings, deadline, on_progress=emit)
+    baseline = probe_seeds(setup, trainer, "baseline", settings, deadline,
+                           step_flops(model, setup.data.batch_size), on_progress=emit)
     report.baseline = baseline
     context.numerics = name_first_op(trainer, baseline)
     context.baseline = baseline
@@ -145,9 +143,26 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
         source = loaded.capture or SimpleNamespace(script=loaded.script, origins=loaded.origins)
         report.budget = {}
         report.fixes = find_fixes(setup, baseline, report.findings, settings, deadline, emit,
-                                  capture=source, sweep_report=report.budget)
+                                  capture=source, sweep_report=report.budget, runner=runners)
     report.likely_cause = likely_cause(report.findings, report.fixes)
     return report
+
+
+def training_setup(loaded: Loaded, resume_from: str | None = None) -> TrainSetup:
+    """The captured training as the probes train it: its model, optimizer, loss and data, the
+    task they imply and, with `resume_from`, the recorded state every probe starts from. A
+    Ray worker builds its own from its own load of the script (`nanfix.executor.ray_pool`)."""
+    model = loaded.model
+    loss = loaded.compile_args.get("loss")
+    task = task_module.infer(model, loss, loaded.data.y)
+    setup = from_capture(model, model.optimizer, loss, loaded.data, task,
+                         loss_weights=loaded.compile_args.get("loss_weights"))
+    if resume_from:
+        try:
+            setup = setup.with_changes(start=resume.load(resume_from, model))
+        except RecordError as error:
+            raise LoadError(ErrorKind.USAGE, str(error), where=resume_from) from None
+    return setup
 
 
 def no_verdict(baseline: ProbeResult, loaded: Loaded, settings: Settings) -> ErrorInfo:

@@ -256,6 +256,41 @@ def test_a_small_step_budget_cuts_the_plan_and_the_report_says_so():
                                                                   for run in fix.probe.runs)
 
 
+def test_a_runner_that_trains_four_at_once_gets_the_same_report():
+    """A runner with several workers (Ray's) is handed candidates in batches and runs past
+    the budget's cut; the halving reads the results in plan order, so the candidates, the
+    outcomes, the ranking and the budget's account are the one-at-a-time sweep's."""
+    from nanfix.sweep.runner import Runner
+
+    class Wide(Runner):
+        width = 4
+
+        def __init__(self):
+            self.batches = []
+
+        def run(self, requests, settings, deadline):
+            self.batches.append([(r.candidate.fix.id, tuple(r.seeds)) for r in requests])
+            super().run(requests, settings, deadline)
+
+    setup = sgd_fifty()
+    settings = Settings(seeds=3, steps=150, families=["lr", "clipping"], sweep_steps=600)
+    baseline, found = diagnose(setup, settings)
+    answers, wide = [], Wide()
+    for factory in (None, lambda settings, findings: wide):
+        spent = {}
+        results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None,
+                                   sweep_report=spent, runner=factory)
+        answers.append(([(fix.id, fix.outcome, fix.seeds_ok, len(fix.probe.runs),
+                          [run.final_loss for run in fix.probe.runs]) for fix in results],
+                        {k: v for k, v in spent.items() if k not in ("executor", "workers")}))
+    assert answers[1] == answers[0]
+    assert len(answers[0][0]) == budget.MIN_CANDIDATES
+    # the second batch ran two candidates past the cut at six; they are in no report
+    assert [len(batch) for batch in wide.batches[:2]] == [4, 4]
+    assert answers[1][1]["not_tried"] == [fix_id for fix_id, _ in wide.batches[1][2:]] + \
+        answers[1][1]["not_tried"][2:]
+
+
 def test_the_budget_follows_the_model_not_the_clock(monkeypatch):
     monkeypatch.setattr(budget, "REFERENCE_SECONDS", 20.0)  # nanfix's own default
     small = sgd_fifty()

@@ -127,6 +127,18 @@ class Settings:
     # settings give the same report on any machine.
     sweep_steps: int | None = None
     sweeps: bool = True
+    # Where the fix sweep trains its candidates: "local" (in the worker, one at a time) or
+    # "ray" (as Ray tasks: a Ray started here, or the cluster at `address`), on `workers`
+    # Ray workers (None: one per CPU the cluster offers, at most MAX_RAY_WORKERS). The report
+    # is the same; only its cost changes.
+    executor: str = "local"
+    # Train a probe's seeds side by side in one compiled step (`nanfix.probes.stack`) where
+    # the model's step is dispatch-bound. Off by default: on the 2-core CPU a stacked step
+    # costs half of its seeds' single steps, but tracing a copy per seed costs more than that
+    # saves over a probe's few hundred steps; on a GPU, and for long probes, it pays.
+    stack_seeds: bool = False
+    address: str | None = None
+    workers: int | None = None
     fail_on: str = "diverges"  # for `check`: diverges | stalls | any
     families: list[str] | None = None  # fix families to try (None: all that apply)
     grids: dict[str, list[float]] = field(default_factory=dict)

@@ -35,7 +35,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 SETTING_KEYS = {f.name for f in fields(Settings)} - {"thresholds"}
 THRESHOLD_KEYS = {f.name for f in fields(Thresholds)}
-CHOICES = {"fail_on": ("diverges", "stalls", "any")}
+CHOICES = {"fail_on": ("diverges", "stalls", "any"), "executor": ("local", "ray")}
 
 
 class ConfigError(Exception):
@@ -144,7 +144,7 @@ def _check(origin: str, key: str, value: Any, default: Any) -> Any:
             raise ConfigError(f"{origin}: `{key}` must be true or false (got {value!r})")
         return value
     if key in ("seeds", "steps", "max_samples", "eval_samples", "memory_limit_mb", "max_fixes",
-               "batch_size", "sweep_steps"):
+               "batch_size", "sweep_steps", "workers"):
         number = _number(origin, key, value, int)
         if number < 1:
             raise ConfigError(f"{origin}: `{key}` must be at least 1 (got {value!r})")
@@ -154,6 +154,9 @@ def _check(origin: str, key: str, value: Any, default: Any) -> Any:
         if number <= 0:
             raise ConfigError(f"{origin}: `{key}` must be positive seconds (got {value!r})")
         return number
+    if key == "address" and not isinstance(value, str):
+        raise ConfigError(f"{origin}: `address` must be a Ray cluster's address, e.g. "
+                          f"\"ray://head:10001\" (got {value!r})")
     return value
 
 

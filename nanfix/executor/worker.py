@@ -55,7 +55,12 @@ def diagnose(job: dict[str, Any], emit) -> dict[str, Any]:
 
     from nanfix import session
 
-    return session.diagnose(job, emit, started)
+    runners = None
+    if job["settings"].get("executor") == "ray":
+        from nanfix.executor import ray_pool
+
+        runners = ray_pool.factory(job)
+    return session.diagnose(job, emit, started, runners=runners)
 
 
 if __name__ == "__main__":

@@ -69,127 +69,179 @@ def probe_seed(trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
                deadline: Deadline, on_progress: Progress | None = None, label: str = "",
                seed_index: int = 0, seed_count: int = 1,
                stop_on_explosion: bool = False) -> SeedRun:
-    started = time.perf_counter()
-    trainer.reset(seed)
-    fresh_eval = None
-    try:
-        if trainer.resumes:
-            # a resumed seed is judged against a fresh model's loss (where the recorded run
-            # started), then starts from the recorded state
-            fresh_eval = trainer.evaluate()
-            trainer.resume()
-        start_eval = trainer.evaluate()
-    except Exception as error:  # noqa: BLE001 - the model cannot even predict its data
-        return SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0, traceback=traceback.format_exc(),
-                       reason=f"evaluating the model raised {type(error).__name__}: {_first_line(error)}",
-                       elapsed_s=time.perf_counter() - started)
-    layout = trainer.layout
-    layers = sorted(set(layout.variable_layers), key=layout.variable_layers.index)
-    history = {"loss": [], "accuracy": [], "grad_norm": []}
-    weight_norms: dict[str, list[float | None]] = {layer: [] for layer in layers}
-    dead, saturated, grad_rms, alignments = [], [], [], []
-    first_weight_norm: dict[str, float] = {}
-    first_nonfinite: NonFinite | None = None
-    exploded_at: int | None = None
-    fresh_loss = (fresh_eval or start_eval)["loss"]
-    fresh_loss = fresh_loss if math.isfinite(fresh_loss) else None
-    # a resumed seed starts near its best: an explosion is measured on a fresh model's scale
-    # (for a fresh seed that is its own start)
-    reference = fresh_loss
-    best = math.inf
-    explode_factor = thresholds.explode_factor
-    jumps = JumpTracker(trainer, fresh_loss, thresholds, measure_now=trainer.resumes)
-    adam_mid = None
-    report_every = max(1, steps // 20)
-    timed_out = False
+    """Train one seed to its end (or its stop) and say how it ended."""
+    seed_probe = SeedProbe(trainer, seed, steps, thresholds, deadline, on_progress, label,
+                           seed_index, seed_count, stop_on_explosion)
+    failed = seed_probe.begin()
+    if failed is not None:
+        return failed
     step = 0
-    crashed, crash_detail = None, None
     for step, index in zip(range(steps), trainer.batches(seed), strict=False):
         try:
-            stats = trainer.unpack(trainer.step(index))
+            vector = trainer.step(index)
         except Exception as error:  # noqa: BLE001 - e.g. a label outside the output's range
-            crashed = f"the training step raised {type(error).__name__}: {_first_line(error)}"
-            crash_detail = traceback.format_exc()
+            seed_probe.crash(error)
             break
+        if not seed_probe.add(step, trainer.unpack(vector)):
+            break
+    return seed_probe.finish(step)
+
+
+class SeedProbe:
+    """One seed's probe, step by step: `begin` (fresh weights, the start's evaluation), `add`
+    each step's measurements until it says stop, `finish` (the judgement). Who runs the steps
+    is the caller's business: `probe_seed` one seed at a time, `nanfix.probes.stack` several
+    seeds in one compiled step, each seed with its own SeedProbe, so both judge alike."""
+
+    def __init__(self, trainer: Trainer, seed: int, steps: int, thresholds: Thresholds,
+                 deadline: Deadline, on_progress: Progress | None = None, label: str = "",
+                 seed_index: int = 0, seed_count: int = 1, stop_on_explosion: bool = False):
+        self.trainer, self.seed, self.steps, self.thresholds = trainer, seed, steps, thresholds
+        self.deadline, self.on_progress, self.label = deadline, on_progress, label
+        self.seed_index, self.seed_count, self.stop_on_explosion = seed_index, seed_count, stop_on_explosion
+        self.started = time.perf_counter()
+        self.crashed: str | None = None
+        self.crash_detail: str | None = None
+
+    def begin(self) -> SeedRun | None:
+        """Fresh weights (or the recorded state) and the start's evaluation; a crashed run
+        when the model cannot even predict its data."""
+        trainer = self.trainer
+        trainer.reset(self.seed)
+        fresh_eval = None
+        try:
+            if trainer.resumes:
+                # a resumed seed is judged against a fresh model's loss (where the recorded run
+                # started), then starts from the recorded state
+                fresh_eval = trainer.evaluate()
+                trainer.resume()
+            start_eval = trainer.evaluate()
+        except Exception as error:  # noqa: BLE001 - the model cannot even predict its data
+            return SeedRun(seed=self.seed, outcome=Outcome.CRASHED, steps_run=0,
+                           traceback=traceback.format_exc(),
+                           reason=f"evaluating the model raised {type(error).__name__}: {_first_line(error)}",
+                           elapsed_s=time.perf_counter() - self.started)
+        self.fresh_eval, self.start_eval = fresh_eval, start_eval
+        layout = trainer.layout
+        self.layers = sorted(set(layout.variable_layers), key=layout.variable_layers.index)
+        self.history: dict[str, list] = {"loss": [], "accuracy": [], "grad_norm": []}
+        self.weight_norms: dict[str, list[float | None]] = {layer: [] for layer in self.layers}
+        self.dead, self.saturated, self.grad_rms, self.alignments = [], [], [], []
+        self.first_weight_norm: dict[str, float] = {}
+        self.first_nonfinite: NonFinite | None = None
+        self.exploded_at: int | None = None
+        fresh_loss = (fresh_eval or start_eval)["loss"]
+        fresh_loss = fresh_loss if math.isfinite(fresh_loss) else None
+        # a resumed seed starts near its best: an explosion is measured on a fresh model's scale
+        # (for a fresh seed that is its own start)
+        self.reference = fresh_loss
+        self.best = math.inf
+        self.jumps = JumpTracker(trainer, fresh_loss, self.thresholds, measure_now=trainer.resumes)
+        self.adam_mid = None
+        self.report_every = max(1, self.steps // 20)
+        self.timed_out = False
+        return None
+
+    def crash(self, error: Exception) -> None:
+        """The training step raised (a label outside the output's range): the seed crashed."""
+        self.crashed = f"the training step raised {type(error).__name__}: {_first_line(error)}"
+        self.crash_detail = traceback.format_exc()
+
+    def add(self, step: int, stats: dict[str, np.ndarray]) -> bool:
+        """One step's measurements; False once the seed should stop."""
+        trainer, layout, history, thresholds = self.trainer, self.trainer.layout, self.history, self.thresholds
         loss, accuracy, grad_sq, alignment = (float(v) for v in stats["scalars"])
         if math.isfinite(alignment):
-            alignments.append(alignment)
+            self.alignments.append(alignment)
         history["loss"].append(finite_or_none(loss))
         history["accuracy"].append(finite_or_none(accuracy))
         history["grad_norm"].append(finite_or_none(math.sqrt(grad_sq)) if grad_sq >= 0 else None)
         norms = _per_layer(layout.variable_layers, stats["weight_norm"])
-        for layer in layers:
-            weight_norms[layer].append(finite_or_none(norms.get(layer)))
+        for layer in self.layers:
+            self.weight_norms[layer].append(finite_or_none(norms.get(layer)))
             if step == 0 and norms.get(layer) is not None:
-                first_weight_norm[layer] = norms[layer]
+                self.first_weight_norm[layer] = norms[layer]
         if stats["grad_rms"].size and np.all(np.isfinite(stats["grad_rms"])):
-            grad_rms.append(stats["grad_rms"])
+            self.grad_rms.append(stats["grad_rms"])
         if stats["dead"].size:
-            dead.append(stats["dead"])
+            self.dead.append(stats["dead"])
         if stats["saturated"].size:
-            saturated.append(stats["saturated"])
-        if first_nonfinite is None:
-            first_nonfinite = locate_nonfinite(step, loss, stats, layout, trainer)
-        if first_nonfinite is not None:
-            break
+            self.saturated.append(stats["saturated"])
+        if self.first_nonfinite is None:
+            self.first_nonfinite = locate_nonfinite(step, loss, stats, layout, trainer)
+        if self.first_nonfinite is not None:
+            return False
         if math.isfinite(loss):
-            best = min(best, loss)
-            if reference is None:
-                reference = loss
-            if exploded_at is None and exploded(loss, reference, best, explode_factor):
-                exploded_at = step
+            self.best = min(self.best, loss)
+            if self.reference is None:
+                self.reference = loss
+            if self.exploded_at is None and exploded(loss, self.reference, self.best,
+                                                     thresholds.explode_factor):
+                self.exploded_at = step
             # Sweeps stop an exploding candidate at once; the baseline keeps going a little
             # so the report can name the step and layer where values turn non-finite.
-            if exploded_at is not None and (stop_on_explosion or step - exploded_at >= EXPLOSION_GRACE_STEPS):
-                break
-            jumps.add(step, loss)
-            if jumps.jump is not None and (stop_on_explosion or step - jumps.jump["step"] >= JUMP_GRACE_STEPS):
-                break
-        if step == steps // 2:
-            adam_mid = trainer.adam_second_moment(thresholds.adam_v_epsilon_factor)
-        if on_progress and (step % report_every == 0):
-            on_progress({"event": "step", "label": label, "seed": seed, "seed_index": seed_index,
-                         "seeds": seed_count, "step": step, "steps": steps, "loss": finite_or_none(loss)})
-        if step % 25 == 0 and deadline.passed():
-            timed_out = True
-            break
-    steps_run = step + 1
-    if crashed:
-        return SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=step, reason=crashed,
-                       traceback=crash_detail,
-                       loss=history["loss"], grad_norm=history["grad_norm"],
-                       start_loss=finite_or_none(start_eval["loss"]),
-                       elapsed_s=time.perf_counter() - started)
-    end_eval = trainer.evaluate()
-    classifier = trainer.task.is_classification  # a regression has no accuracy to report
-    run = SeedRun(seed=seed, outcome=Outcome.HEALTHY, steps_run=steps_run,
-                  loss=history["loss"], grad_norm=history["grad_norm"], weight_norm=weight_norms,
-                  first_nonfinite=first_nonfinite, start_loss=finite_or_none(start_eval["loss"]),
-                  final_loss=finite_or_none(end_eval["loss"]),
-                  best_loss=finite_or_none(best if best < math.inf else None),
-                  train_accuracy=_tail_mean(history["accuracy"]) if classifier else None,
-                  val_loss=finite_or_none(end_eval["loss"]),
-                  val_accuracy=finite_or_none(end_eval["accuracy"]) if classifier else None)
-    run.signals = _signals(trainer, start_eval, end_eval, history, weight_norms,
-                           first_weight_norm, layout, dead, saturated, exploded_at, thresholds)
-    if fresh_eval is not None:
-        run.signals["fresh_loss"] = finite_or_none(fresh_eval["loss"])
-    if jumps.jump is not None:
-        run.signals["late_jump"] = jumps.jump
-    if adam_mid is not None:
-        run.signals["adam_mid"] = adam_mid
-    if grad_rms:
-        run.signals["grad_rms_by_layer"] = _layer_gradients(trainer, layout, grad_rms)
-    if trainer.custom_step and alignments:
-        # the script's own train_step: does its update descend the compiled loss?
-        run.signals["update_alignment"] = float(np.median(alignments))
-    run.outcome, run.stall, run.reason = judge(run, trainer.task, thresholds, exploded_at, timed_out)
-    run.learned = run.outcome is Outcome.HEALTHY
-    run.elapsed_s = time.perf_counter() - started
-    if on_progress:
-        on_progress({"event": "seed_done", "label": label, "seed": seed, "seed_index": seed_index,
-                     "seeds": seed_count, "outcome": run.outcome.value, "reason": run.reason})
-    return run
+            if self.exploded_at is not None and (self.stop_on_explosion
+                                                 or step - self.exploded_at >= EXPLOSION_GRACE_STEPS):
+                return False
+            self.jumps.add(step, loss)
+            jump = self.jumps.jump
+            if jump is not None and (self.stop_on_explosion or step - jump["step"] >= JUMP_GRACE_STEPS):
+                return False
+        if step == self.steps // 2:
+            self.adam_mid = trainer.adam_second_moment(thresholds.adam_v_epsilon_factor)
+        if self.on_progress and (step % self.report_every == 0):
+            self.on_progress({"event": "step", "label": self.label, "seed": self.seed,
+                              "seed_index": self.seed_index, "seeds": self.seed_count, "step": step,
+                              "steps": self.steps, "loss": finite_or_none(loss)})
+        if step % 25 == 0 and self.deadline.passed():
+            self.timed_out = True
+            return False
+        return True
+
+    def finish(self, step: int) -> SeedRun:
+        """The seed's run, judged, after its last step `step`."""
+        trainer, history, thresholds = self.trainer, self.history, self.thresholds
+        if self.crashed:
+            return SeedRun(seed=self.seed, outcome=Outcome.CRASHED, steps_run=step, reason=self.crashed,
+                           traceback=self.crash_detail,
+                           loss=history["loss"], grad_norm=history["grad_norm"],
+                           start_loss=finite_or_none(self.start_eval["loss"]),
+                           elapsed_s=time.perf_counter() - self.started)
+        end_eval = trainer.evaluate()
+        classifier = trainer.task.is_classification  # a regression has no accuracy to report
+        best = self.best
+        run = SeedRun(seed=self.seed, outcome=Outcome.HEALTHY, steps_run=step + 1,
+                      loss=history["loss"], grad_norm=history["grad_norm"], weight_norm=self.weight_norms,
+                      first_nonfinite=self.first_nonfinite,
+                      start_loss=finite_or_none(self.start_eval["loss"]),
+                      final_loss=finite_or_none(end_eval["loss"]),
+                      best_loss=finite_or_none(best if best < math.inf else None),
+                      train_accuracy=_tail_mean(history["accuracy"]) if classifier else None,
+                      val_loss=finite_or_none(end_eval["loss"]),
+                      val_accuracy=finite_or_none(end_eval["accuracy"]) if classifier else None)
+        run.signals = _signals(trainer, self.start_eval, end_eval, history, self.weight_norms,
+                               self.first_weight_norm, trainer.layout, self.dead, self.saturated,
+                               self.exploded_at, thresholds)
+        if self.fresh_eval is not None:
+            run.signals["fresh_loss"] = finite_or_none(self.fresh_eval["loss"])
+        if self.jumps.jump is not None:
+            run.signals["late_jump"] = self.jumps.jump
+        if self.adam_mid is not None:
+            run.signals["adam_mid"] = self.adam_mid
+        if self.grad_rms:
+            run.signals["grad_rms_by_layer"] = _layer_gradients(trainer, trainer.layout, self.grad_rms)
+        if trainer.custom_step and self.alignments:
+            # the script's own train_step: does its update descend the compiled loss?
+            run.signals["update_alignment"] = float(np.median(self.alignments))
+        run.outcome, run.stall, run.reason = judge(run, trainer.task, thresholds, self.exploded_at,
+                                                   self.timed_out)
+        run.learned = run.outcome is Outcome.HEALTHY
+        run.elapsed_s = time.perf_counter() - self.started
+        if self.on_progress:
+            self.on_progress({"event": "seed_done", "label": self.label, "seed": self.seed,
+                              "seed_index": self.seed_index, "seeds": self.seed_count,
+                              "outcome": run.outcome.value, "reason": run.reason})
+        return run
 
 
 class JumpTracker:

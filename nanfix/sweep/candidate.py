@@ -38,6 +38,7 @@ class Candidate:
     error: str = ""
     trainer: Any = None
     halted: bool = False  # healthy so far, but others did better: not probed on every seed
+    outranked: bool = False  # ... because a cure confirmed on every seed ranks above it
 
     @property
     def healthy(self) -> bool:

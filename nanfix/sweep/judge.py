@@ -59,8 +59,9 @@ def judge(candidate: Candidate, baseline: ProbeResult | None, task, problem: str
     bad = probed - ok
     partial = f" (stopped after {probed} of {seeds_total} seeds)" if probed < seeds_total else ""
     if candidate.halted and ok == probed:
-        partial = (f" (not verified on the other {seeds_total - probed} seeds: the budget went "
-                   "to better candidates)")
+        why = ("a cure confirmed on every seed ranks above it" if candidate.outranked
+               else "the budget went to better candidates")
+        partial = f" (not verified on the other {seeds_total - probed} seeds: {why})"
     if candidate.error and ok == 0:
         return Judgement(FixOutcome.FAILS, f"training failed: {candidate.error}")
     if ok == probed and probed >= seeds_total:

@@ -42,6 +42,11 @@ from nanfix.sweep.candidate import Candidate, cured, restoring_compile, seed_ord
 from nanfix.sweep.cause import cause_families
 from nanfix.sweep.halving import probe_candidates, verify_halted
 from nanfix.sweep.judge import judge
+from nanfix.sweep.runner import Runner
+
+# Makes the sweep's runner from the settings it probes with and the findings it plans with
+# (a remote worker re-plans the fixes from them, to rebuild a candidate from its id).
+RunnerFactory = Callable[[Settings, list[Finding]], Runner]
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -63,16 +68,21 @@ def with_symptoms(setup: TrainSetup, baseline: ProbeResult | None, findings: lis
 
 def find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[Finding],
                settings: Settings, deadline: Deadline, emit: Emit | None,
-               capture: Any = None, sweep_report: dict[str, Any] | None = None) -> list[FixResult]:
+               capture: Any = None, sweep_report: dict[str, Any] | None = None,
+               runner: RunnerFactory | None = None) -> list[FixResult]:
     """Probe the candidate fixes for this setup and return them measured and ranked;
-    `sweep_report`, when given, receives what the budget allowed and spent."""
+    `sweep_report`, when given, receives what the budget allowed and spent. `runner` makes
+    what trains them (`RunnerFactory`; default: here, one at a time;
+    `nanfix.executor.ray_pool`: on a Ray cluster)."""
     with restoring_compile(setup):
-        return _find_fixes(setup, baseline, findings, settings, deadline, emit, capture, sweep_report)
+        return _find_fixes(setup, baseline, findings, settings, deadline, emit, capture, sweep_report,
+                           runner or (lambda settings, findings: Runner()))
 
 
 def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[Finding],
                 settings: Settings, deadline: Deadline, emit: Emit | None,
-                capture: Any, sweep_report: dict[str, Any] | None) -> list[FixResult]:
+                capture: Any, sweep_report: dict[str, Any] | None,
+                make_runner: RunnerFactory) -> list[FixResult]:
     emit = emit or (lambda event: None)
     started = time.perf_counter()
     findings = with_symptoms(setup, baseline, findings, settings, capture)
@@ -82,19 +92,24 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
     budget = Budget.for_sweep(setup, settings)
     emit({"event": "phase", "phase": f"trying fixes: a budget of {budget.total} probed steps"})
     seeds = seed_order(baseline, settings)
-    candidates = probe_candidates(fixes, setup, seeds, settings, deadline, emit, budget,
-                                  causes=causes)
-    # nothing cured: verifying the halted healthy candidates, then combining, is worth going
-    # past the budget (not past the deadline)
-    verify_halted(candidates, setup, seeds, settings, deadline, emit, budget, causes=causes)
-    candidates += combined(candidates, findings, baseline, setup, seeds, settings, deadline, emit,
-                           budget, causes, planned=len(fixes))
+    runner = make_runner(settings, findings)
+    try:
+        candidates = probe_candidates(fixes, setup, seeds, settings, deadline, emit, budget,
+                                      causes=causes, runner=runner)
+        # nothing cured: verifying the halted healthy candidates, then combining, is worth
+        # going past the budget (not past the deadline)
+        verify_halted(candidates, setup, seeds, settings, deadline, emit, budget, causes=causes,
+                      runner=runner)
+        candidates += combined(candidates, findings, baseline, setup, seeds, settings, deadline,
+                               emit, budget, causes, planned=len(fixes), runner=runner)
+    finally:
+        runner.close()
     results = [to_result(candidate, baseline, setup, problem, len(seeds), settings, capture)
                for candidate in candidates]
     magnitudes = {c.fix.id: c.fix.magnitude for c in candidates}
     ranked = rank.rank(results, setup.task, magnitudes, causes, thresholds=settings.thresholds)
     if sweep_report is not None:
-        sweep_report.update(budget.describe())
+        sweep_report.update(budget.describe(), executor=runner.name, workers=runner.width)
     emit({"event": "sweep_cost", "candidates": len(candidates),
           "elapsed_s": round(time.perf_counter() - started, 3),
           "build_s": round(sum(c.build_s for c in candidates), 3),
@@ -104,7 +119,8 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
 
 def combined(candidates: list[Candidate], findings: list[Finding], baseline: ProbeResult | None,
              setup: TrainSetup, seeds: list[int], settings: Settings, deadline: Deadline,
-             emit: Emit, budget: Budget, causes: set[str], planned: int) -> list[Candidate]:
+             emit: Emit, budget: Budget, causes: set[str], planned: int,
+             runner: Runner | None = None) -> list[Candidate]:
     """The combinations worth measuring after the single fixes (`combine.py`), worth going
     past the budget (never past the deadline):
 
@@ -131,7 +147,8 @@ def combined(candidates: list[Candidate], findings: list[Finding], baseline: Pro
         extra = Budget(total=None, steps=settings.steps)
         start = planned + len(tried)
         found = probe_candidates(fixes, setup, seeds, settings, deadline, emit, extra,
-                                 start_index=start, total=start + len(fixes), causes=causes)
+                                 start_index=start, total=start + len(fixes), causes=causes,
+                                 runner=runner)
         budget.spent += extra.spent
         budget.cut_by_deadline |= extra.cut_by_deadline
         tried.extend(found)
