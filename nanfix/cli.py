@@ -244,7 +244,7 @@ def probe(
     fixes: bool | None = typer.Option(None, "--fixes/--no-fixes", help="Try candidate fixes (default on)."),
     max_fixes: int | None = typer.Option(None, "--max-fixes", help="Most candidate fixes to probe."),
     stack_seeds: bool | None = typer.Option(None, "--stack-seeds/--no-stack-seeds",
-                                            help="Train the baseline's seeds in one compiled step."),
+                                            help="Train a probe's seeds in one compiled step."),
     executor: str | None = typer.Option(None, "--executor", help="Where fixes train: local | ray."),
     address: str | None = typer.Option(None, "--address", help="The Ray cluster (--executor ray; "
                                        "default: start one here)."),

@@ -143,7 +143,7 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
         source = loaded.capture or SimpleNamespace(script=loaded.script, origins=loaded.origins)
         report.budget = {}
         report.fixes = find_fixes(setup, baseline, report.findings, settings, deadline, emit,
-                                  capture=source, sweep_report=report.budget, runner=runners)
+                                  capture=source, sweep_report=report.budget, runners=runners)
     report.likely_cause = likely_cause(report.findings, report.fixes)
     return report
 

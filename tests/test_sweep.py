@@ -36,8 +36,10 @@ from nanfix.config import plan as fixplan  # noqa: E402
 from nanfix.fixes.catalog import FAMILIES  # noqa: E402
 from nanfix.fixes.source import apply as source_apply  # noqa: E402
 from nanfix.fixes.source import diff as source_diff  # noqa: E402
+from nanfix.probes.build import build_trainer  # noqa: E402
 from nanfix.probes.run import Deadline  # noqa: E402
 from nanfix.probes.setup import from_capture  # noqa: E402
+from nanfix.probes.stack import probe_seeds  # noqa: E402
 from nanfix.records import Finding, FixResult, Outcome, ProbeResult, SeedRun, Severity  # noqa: E402
 from nanfix.sweep import axis, budget, combine, rank  # noqa: E402
 from nanfix.sweep import search as sweep  # noqa: E402
@@ -256,6 +258,43 @@ def test_a_small_step_budget_cuts_the_plan_and_the_report_says_so():
                                                                   for run in fix.probe.runs)
 
 
+def test_verification_stops_once_a_confirmed_cure_cannot_be_overtaken():
+    """With budget for every survivor, the ones still waiting when a cure is confirmed on every
+    seed, and measured no better than it, are not verified: reported as such, never as cures."""
+    setup = sgd_fifty()
+    settings = Settings(seeds=3, steps=150, families=["lr", "clipping"], sweep_steps=20000)
+    baseline, found = diagnose(setup, settings)
+    results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None)
+    top = results[0]
+    assert top.outcome == "cures" and len(top.probe.runs) == 3
+    outranked = [fix for fix in results if "a cure confirmed on every seed ranks above it" in fix.note]
+    assert outranked and all(fix.outcome == "improves" and len(fix.probe.runs) == 1 for fix in outranked)
+    assert all(fix.rank > top.rank for fix in outranked)
+
+
+def test_stacked_seeds_give_the_sweep_its_one_seed_at_a_time_answer():
+    """With --stack-seeds the baseline's seeds and each verified candidate's remaining seeds
+    train in one compiled step; every outcome and the ranking stay the same."""
+    setup = sgd_fifty()
+    answers = []
+    for stacked in (False, True):
+        settings = Settings(seeds=3, steps=150, families=["lr", "clipping"], sweep_steps=1500,
+                            stack_seeds=stacked)
+        baseline, found = diagnose(setup, settings)
+        results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None)
+        # the baseline as the session probes it: stacked when asked
+        probed = probe_seeds(setup, build_trainer(setup), "baseline", settings, Deadline(None),
+                             budget.step_flops(setup.model, setup.data.batch_size))
+        answers.append(([(run.seed, run.outcome, run.steps_run, run.first_nonfinite.layer)
+                         for run in probed.runs],
+                        [(fix.id, fix.outcome, fix.seeds_ok, [(run.seed, run.outcome, run.steps_run)
+                                                             for run in fix.probe.runs])
+                         for fix in results]))
+    assert answers[1] == answers[0]
+    assert all(outcome.value == "diverged" for _, outcome, _, _ in answers[1][0])
+    assert any(len(fix[3]) == 3 for fix in answers[1][1])  # a candidate verified, stacked
+
+
 def test_a_runner_that_trains_four_at_once_gets_the_same_report():
     """A runner with several workers (Ray's) is handed candidates in batches and runs past
     the budget's cut; the halving reads the results in plan order, so the candidates, the
@@ -279,7 +318,7 @@ def test_a_runner_that_trains_four_at_once_gets_the_same_report():
     for factory in (None, lambda settings, findings: wide):
         spent = {}
         results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None,
-                                   sweep_report=spent, runner=factory)
+                                   sweep_report=spent, runners=factory)
         answers.append(([(fix.id, fix.outcome, fix.seeds_ok, len(fix.probe.runs),
                           [run.final_loss for run in fix.probe.runs]) for fix in results],
                         {k: v for k, v in spent.items() if k not in ("executor", "workers")}))

@@ -12,8 +12,8 @@ result, so a stacked seed is judged, stopped and localised exactly as a seed run
 same fresh weights (`Trainer.reset(seed)`), the same batches, the same monitors. A seed that
 stopped is still stepped with the others (its row is not read) until every seed has stopped.
 
-It is used where it pays (`Settings.stack_seeds`, `worth_stacking`): a model whose step is
-mostly dispatch, and not a script's own `train_step`, a subclassed model (no copy from its
+It is used where it pays (`Settings.stack_seeds`, `worth_stacking`), for the baseline's seeds
+and for the seeds a candidate is verified on: a model whose step is mostly dispatch, and not a script's own `train_step`, a subclassed model (no copy from its
 config) or a resumed probe. Measured by `make bench` ("stacked step").
 """
 
@@ -132,10 +132,11 @@ def probe_stacked(stack: Stack, label: str, settings: Settings, deadline: Deadli
 
 
 def probe_seeds(setup: TrainSetup, trainer: Trainer, label: str, settings: Settings,
-                deadline: Deadline, step_flops: float, on_progress: Progress | None = None) -> ProbeResult:
-    """Probe `trainer`'s configuration on the settings' seeds: stacked where it pays
-    (`worth_stacking`), else one seed after the other (`run.probe`)."""
-    seeds = list(range(settings.seeds))
+                deadline: Deadline, step_flops: float, on_progress: Progress | None = None,
+                seeds: list[int] | None = None, stop_on_explosion: bool = False) -> ProbeResult:
+    """Probe `trainer`'s configuration on `seeds` (default: the settings' seeds): stacked
+    where it pays (`worth_stacking`), else one seed after the other (`run.probe`)."""
+    seeds = list(range(settings.seeds)) if seeds is None else list(seeds)
     if worth_stacking(setup, trainer, len(seeds), settings, step_flops):
         try:
             stack = build_stack(setup, trainer, len(seeds), settings.eval_samples)
@@ -143,5 +144,6 @@ def probe_seeds(setup: TrainSetup, trainer: Trainer, label: str, settings: Setti
             stack = None
         if stack is not None:
             return probe_stacked(stack, label, settings, deadline, seeds, settings.steps,
-                                 on_progress=on_progress)
-    return probe(trainer, label, settings, deadline, on_progress=on_progress, seeds=seeds)
+                                 on_progress=on_progress, stop_on_explosion=stop_on_explosion)
+    return probe(trainer, label, settings, deadline, on_progress=on_progress, seeds=seeds,
+                 stop_on_explosion=stop_on_explosion)

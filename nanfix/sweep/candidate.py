@@ -18,9 +18,11 @@ from nanfix.config import Settings, Thresholds
 from nanfix.fixes.catalog import Fix
 from nanfix.probes.build import build_trainer
 from nanfix.probes.judge import accuracy_learned
-from nanfix.probes.run import Deadline, probe
+from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup
+from nanfix.probes.stack import probe_seeds
 from nanfix.records import Outcome, ProbeResult, SeedRun
+from nanfix.sweep.budget import step_flops
 
 KEEP_TRAINERS_BYTES = 256 * 2**20  # survivors keep their compiled trainer up to this much data
 
@@ -95,8 +97,9 @@ def _probe_seeds(candidate: Candidate, seeds: list[int], settings: Settings, dea
             trainer.model.compile(optimizer=trainer.optimizer, loss=candidate.setup.loss,
                                   loss_weights=candidate.setup.loss_weights, jit_compile=False)
         candidate.build_s += time.perf_counter() - started
-        result = probe(trainer, candidate.fix.id, settings, deadline, on_progress=None,
-                       seeds=seeds, stop_on_explosion=True)
+        result = probe_seeds(candidate.setup, trainer, candidate.fix.id, settings, deadline,
+                             step_flops(trainer.model, candidate.setup.data.batch_size), seeds=seeds,
+                             stop_on_explosion=True)
         candidate.probe_s += result.elapsed_s
         candidate.runs += result.runs
         candidate.trainer = trainer if keep else None

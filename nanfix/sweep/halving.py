@@ -1,6 +1,11 @@
 """Successive halving: every candidate on the seed the baseline failed first; the better
 half of the healthy ones (at least ADVANCE_AT_LEAST, topped up with promising ones) on the
-other seeds; and, when nothing cured, the halted healthy ones verified best first.
+other seeds, best first, until a cure confirmed on every seed leads all the ones still
+waiting (by what was measured of them, none could rank above it); and, when nothing cured,
+the halted healthy ones verified best first until one cures.
+
+Every step of it reads the runner's results in plan order (`runner.py`), so a runner that
+trains several candidates at once gives the report of one that trains them in turn.
 """
 
 from __future__ import annotations

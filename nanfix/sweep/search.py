@@ -7,7 +7,9 @@
 2. successive halving (`halving.py`): every candidate trains on the seed the baseline failed
    first, with the full step budget, stopping at once when it goes non-finite or explodes;
    only the ones that ended healthy go on to the remaining seeds (then the ones that at
-   least learned), within the budget in probed steps (`budget.py`);
+   least learned), within the budget in probed steps (`budget.py`), until a confirmed cure
+   cannot be overtaken; the candidates train where the runner says (`runner.py`: here, or
+   on Ray workers), and the halving reads them in plan order, so the report is the same;
 3. when no single fix cures, combinations in the diagnosis's order (`combine.py`): one fix
    per diagnosed cause together, partial cures with the fixes for the other causes, then
    the best partial fixes in pairs;
@@ -69,14 +71,14 @@ def with_symptoms(setup: TrainSetup, baseline: ProbeResult | None, findings: lis
 def find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[Finding],
                settings: Settings, deadline: Deadline, emit: Emit | None,
                capture: Any = None, sweep_report: dict[str, Any] | None = None,
-               runner: RunnerFactory | None = None) -> list[FixResult]:
+               runners: RunnerFactory | None = None) -> list[FixResult]:
     """Probe the candidate fixes for this setup and return them measured and ranked;
-    `sweep_report`, when given, receives what the budget allowed and spent. `runner` makes
+    `sweep_report`, when given, receives what the budget allowed and spent. `runners` makes
     what trains them (`RunnerFactory`; default: here, one at a time;
     `nanfix.executor.ray_pool`: on a Ray cluster)."""
     with restoring_compile(setup):
         return _find_fixes(setup, baseline, findings, settings, deadline, emit, capture, sweep_report,
-                           runner or (lambda settings, findings: Runner()))
+                           runners or (lambda settings, findings: Runner()))
 
 
 def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[Finding],
