@@ -29,6 +29,18 @@ def probe(tmp_path: Path, name: str, *extra: str) -> dict:
     return json.loads(output.read_text())
 
 
+def test_the_terminal_says_where_the_fixes_trained():
+    from rich.console import Console
+
+    from nanfix.report.terminal import _render_budget
+
+    console = Console(record=True, width=200)
+    _render_budget({"steps": 900, "spent": 800, "tried": 6, "executor": "ray", "workers": 4}, console)
+    _render_budget({"steps": 900, "spent": 800, "tried": 6, "executor": "local", "workers": 1}, console)
+    lines = console.export_text().splitlines()
+    assert "on 4 Ray workers" in lines[0] and "Ray" not in lines[1]
+
+
 def measured(report: dict) -> dict:
     return {
         "verdict": report["verdict"],
@@ -49,6 +61,24 @@ def test_a_sweep_through_a_local_ray_gives_the_local_report(tmp_path):
     assert local["budget"]["executor"] == "local"
     assert measured(remote) == measured(local)
     assert local["fixes"][0]["outcome"] == "cures"
+
+
+@pytest.mark.slow
+def test_workers_that_die_are_measured_failures_not_a_crash(tmp_path):
+    """Every Ray worker dies loading the script: the baseline (in nanfix's own worker) still
+    gives its verdict, and each fix says why it could not train."""
+    from tests.test_cli_probe import nanfix
+
+    output = tmp_path / "report.json"
+    script = Path(__file__).parent / "scripts" / "dies_in_ray.py"
+    result = nanfix("probe", str(script), "--executor", "ray", "--workers", "2", "--seeds", "2",
+                    "--steps", "100", "--max-fixes", "4", "--no-progress", "--format", "json",
+                    "-o", str(output), cwd=tmp_path, env={"NANFIX_TEST_KILL_RAY_WORKERS": "1"},
+                    timeout=400)
+    report = json.loads(output.read_text())
+    assert result.returncode == 1 and report["verdict"] == "diverges", result.stderr
+    assert report["fixes"] and all(fix["outcome"] == "fails" for fix in report["fixes"])
+    assert all("Ray worker" in fix["note"] for fix in report["fixes"]), [f["note"] for f in report["fixes"]]
 
 
 def test_ray_missing_is_a_usage_error_that_says_how_to_get_it(monkeypatch, capsys):

@@ -119,12 +119,13 @@ class RayRunner(Runner):
         payload = {key: job.get(key) for key in ("script", "argv", "data_config", "resume_from")}
         self.workers = [actor.remote(payload, settings.to_dict(), findings) for _ in range(count)]
         self.width = count
+        self.alive = set(range(count))  # a worker that died (the script's memory, a crash) is not asked again
         self.home: dict[str, int] = {}  # fix id -> the worker that built it last
 
     def run(self, requests: list[Probe], settings: Settings, deadline: Deadline) -> None:
         tasks = [(request, seed) for request in requests for seed in request.seeds]
         results: dict[tuple[int, int], dict[str, Any]] = {}
-        idle = list(range(len(self.workers)))
+        idle = sorted(self.alive)
         pending: dict[Any, tuple[int, Probe, int]] = {}
         while tasks or pending:
             while tasks and idle and not deadline.passed():
@@ -134,13 +135,19 @@ class RayRunner(Runner):
                 ref = self.workers[worker].probe.remote(fix.id, tuple(fix.parts), seed, deadline.left())
                 pending[ref] = (worker, request, seed)
             if not pending:
-                break  # the deadline came before the rest started
+                if not deadline.passed():  # every worker died: the rest cannot train
+                    for request, seed in tasks:
+                        results[(id(request), seed)] = {
+                            "runs": [], "build_s": 0.0, "probe_s": 0.0,
+                            "error": "no Ray worker is left (each died: the script's memory, or a crash)"}
+                break  # else the deadline came before the rest started
             done, _ = self.ray.wait(list(pending), num_returns=1)
             worker, request, seed = pending.pop(done[0])
             try:
                 results[(id(request), seed)] = self.ray.get(done[0])
                 idle.append(worker)
             except Exception as error:  # noqa: BLE001 - the worker died (the script's memory, a crash)
+                self.alive.discard(worker)
                 results[(id(request), seed)] = {"runs": [], "build_s": 0.0, "probe_s": 0.0,
                                                 "error": f"the Ray worker died ({type(error).__name__})"}
         for request in requests:

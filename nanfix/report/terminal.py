@@ -203,6 +203,8 @@ def _render_budget(budget: dict[str, Any] | None, console: Console) -> None:
         return
     limit = "no limit" if budget.get("steps") is None else f"{budget['steps']:,} probed steps"
     line = f"Sweep budget: {limit}, {budget.get('spent', 0):,} spent, {budget.get('tried', 0)} fixes tried"
+    if budget.get("executor") == "ray":
+        line += f" on {budget.get('workers', 1)} Ray workers"
     if budget.get("steps") is not None and budget.get("spent", 0) > budget["steps"]:
         line += (f" (over it: {budget.get('min_candidates', 6)} fixes always get a first seed and "
                  "one is verified)")
