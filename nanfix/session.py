@@ -42,7 +42,6 @@ from nanfix.records import (
 )
 from nanfix.report.serialize import report_to_dict
 from nanfix.sweep import axis
-from nanfix.sweep.budget import step_flops
 from nanfix.sweep.cause import likely_cause
 from nanfix.sweep.search import RunnerFactory, find_fixes
 
@@ -121,8 +120,7 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     trainer = build_trainer(setup, settings.eval_samples)
     if mode == "sweep":
         report.sweep = axis.sweep_axis(setup, sweep_axis, sweep_grid, settings, deadline, emit)
-    baseline = probe_seeds(setup, trainer, "baseline", settings, deadline,
-                           step_flops(model, setup.data.batch_size), on_progress=emit)
+    baseline = probe_seeds(setup, trainer, "baseline", settings, deadline, on_progress=emit)
     report.baseline = baseline
     context.numerics = name_first_op(trainer, baseline)
     context.baseline = baseline

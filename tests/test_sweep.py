@@ -283,8 +283,7 @@ def test_stacked_seeds_give_the_sweep_its_one_seed_at_a_time_answer():
         baseline, found = diagnose(setup, settings)
         results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None)
         # the baseline as the session probes it: stacked when asked
-        probed = probe_seeds(setup, build_trainer(setup), "baseline", settings, Deadline(None),
-                             budget.step_flops(setup.model, setup.data.batch_size))
+        probed = probe_seeds(setup, build_trainer(setup), "baseline", settings, Deadline(None))
         answers.append(([(run.seed, run.outcome, run.steps_run, run.first_nonfinite.layer)
                          for run in probed.runs],
                         [(fix.id, fix.outcome, fix.seeds_ok, [(run.seed, run.outcome, run.steps_run)

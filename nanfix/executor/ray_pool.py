@@ -22,10 +22,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from nanfix.capture.load import LoadError
+from nanfix import fixes
+from nanfix.capture.load import LoadError, load
 from nanfix.config import Settings
 from nanfix.probes.run import Deadline
-from nanfix.records import ErrorKind, Finding, Outcome, SeedRun
+from nanfix.records import ErrorKind, Finding
+from nanfix.session import training_setup
+from nanfix.sweep.candidate import KEEP_TRAINERS_BYTES, Candidate, crash_missing, nbytes, run_seeds
+from nanfix.sweep.combine import combine
 from nanfix.sweep.runner import Probe, Runner
 
 MAX_RAY_WORKERS = 8  # without --workers: one per CPU of the cluster, at most this many
@@ -49,27 +53,18 @@ class ProbeWorker:
     KEEP_CANDIDATES = 4  # candidates whose compiled trainer a worker keeps for their next seeds
 
     def __init__(self, job: dict[str, Any], settings: dict[str, Any], findings: list[Finding]):
-        for key, value in WORKER_ENV.items():
-            os.environ.setdefault(key, value)
-        import keras  # noqa: F401 - TensorFlow's start, before the script's
-        import tensorflow  # noqa: F401
-
-        from nanfix import fixes
-        from nanfix.capture.load import load
-        from nanfix.session import training_setup
-
+        # the worker's environment (WORKER_ENV) is Ray's runtime_env: set before this module,
+        # and TensorFlow with it, was imported
         self.settings = Settings.from_dict(settings)
         loaded = load(job["script"], job.get("argv", []), job.get("data_config"), self.settings)
         self.setup = training_setup(loaded, job.get("resume_from"))
         self.fixes = {fix.id: fix for fix in fixes.candidates(self.setup, findings, self.settings.families,
                                                               self.settings.grids)}
         self.kept: dict[str, Any] = {}  # fix id -> Candidate, oldest first
+        self.keep = nbytes(self.setup) * self.KEEP_CANDIDATES <= KEEP_TRAINERS_BYTES
 
     def probe(self, fix_id: str, parts: tuple[str, ...], seed: int, seconds_left: float) -> dict[str, Any]:
         """Train candidate `fix_id` on `seed`; its runs, costs and error, never an exception."""
-        from nanfix.sweep.candidate import KEEP_TRAINERS_BYTES, Candidate, nbytes, run_seeds
-        from nanfix.sweep.combine import combine
-
         candidate = self.kept.pop(fix_id, None)
         if candidate is None:
             fix = self.fixes.get(fix_id)
@@ -81,8 +76,7 @@ class ProbeWorker:
                                  f"another training than the one probed here)"}
             candidate = Candidate(fix=fix, base=self.setup)
         before, build, probe = len(candidate.runs), candidate.build_s, candidate.probe_s
-        run_seeds(candidate, [seed], self.settings, Deadline(seconds_left),
-                  keep=nbytes(self.setup) * self.KEEP_CANDIDATES <= KEEP_TRAINERS_BYTES)
+        run_seeds(candidate, [seed], self.settings, Deadline(seconds_left), keep=self.keep)
         if candidate.trainer is not None:
             self.kept[fix_id] = candidate
             while len(self.kept) > self.KEEP_CANDIDATES:
@@ -174,15 +168,11 @@ class RayRunner(Runner):
             result = results.get((id(request), seed))
             if result is None:
                 continue  # not started before the deadline
-            runs: list[SeedRun] = list(result["runs"])
             candidate.build_s += result["build_s"]
             candidate.probe_s += result["probe_s"]
+            candidate.runs += result["runs"]
             if result["error"]:
-                candidate.error = result["error"]
-            if not runs:
-                runs = [SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0,
-                                reason=f"training raised {candidate.error}")]
-            candidate.runs += runs
+                crash_missing(candidate, [seed], result["error"])
         if candidate.setup is None:
             try:  # the fixed setup, for its task (a data fix may change the chance accuracy)
                 candidate.setup = candidate.fix.apply(candidate.base)

@@ -28,8 +28,17 @@ def build_model(setup: TrainSetup) -> Any:
     return keras.saving.deserialize_keras_object(config, custom_objects={own_class.__name__: own_class})
 
 
-def build_trainer(setup: TrainSetup, eval_samples: int = 1024) -> Trainer:
-    model = build_model(setup)
+def copy_model(setup: TrainSetup) -> Any:
+    """A model of its own for `setup`, with fresh variables: rebuilt from the edited config,
+    or a clone of the captured model (which `build_model` shares when nothing edits it)."""
+    import keras
+
+    return build_model(setup) if setup.model_edits else keras.models.clone_model(setup.model)
+
+
+def build_trainer(setup: TrainSetup, eval_samples: int = 1024, model: Any = None) -> Trainer:
+    """A trainer for `setup` (on `model` when given: a copy of its model, `copy_model`)."""
+    model = build_model(setup) if model is None else model
     optimizer = keras.optimizers.deserialize(copy.deepcopy(setup.optimizer_config))
     return Trainer(model, optimizer, setup.loss, setup.task, setup.data,
                    loss_weights=setup.loss_weights, eval_samples=eval_samples, start=setup.start)

@@ -13,7 +13,8 @@ same fresh weights (`Trainer.reset(seed)`), the same batches, the same monitors.
 stopped is still stepped with the others (its row is not read) until every seed has stopped.
 
 It is used where it pays (`Settings.stack_seeds`, `worth_stacking`), for the baseline's seeds
-and for the seeds a candidate is verified on: a model whose step is mostly dispatch, and not a script's own `train_step`, a subclassed model (no copy from its
+and for the seeds a candidate is verified on: a model whose step is mostly dispatch
+(`probes.cost`), and not a script's own `train_step`, a subclassed model (no copy from its
 config) or a resumed probe. Measured by `make bench` ("stacked step").
 """
 
@@ -27,7 +28,8 @@ import tensorflow as tf
 
 from nanfix.capture.origins import remember
 from nanfix.config import Settings
-from nanfix.probes.build import build_model
+from nanfix.probes import cost
+from nanfix.probes.build import build_trainer, copy_model
 from nanfix.probes.run import Deadline, Progress, SeedProbe, probe
 from nanfix.probes.setup import TrainSetup, rebuildable
 from nanfix.probes.trainer import Trainer
@@ -60,25 +62,24 @@ class Stack:
 
 
 def worth_stacking(setup: TrainSetup, trainer: Trainer, seeds: int, settings: Settings,
-                   step_flops: float) -> bool:
-    """Whether this configuration's seeds are stacked (see the module's docstring)."""
-    return bool(settings.stack_seeds and seeds > 1 and not trainer.custom_step and not trainer.resumes
-                and rebuildable(setup.model) and step_flops <= STACK_MAX_FLOPS)
+                   step_flops: float | None = None) -> bool:
+    """Whether this configuration's seeds are stacked (see the module's docstring);
+    `step_flops`: the step's cost when known, else read from the model (`probes.cost`)."""
+    if not (settings.stack_seeds and seeds > 1 and not trainer.custom_step and not trainer.resumes
+            and rebuildable(setup.model)):
+        return False
+    if step_flops is None:
+        step_flops = cost.step_flops(trainer.model, setup.data.batch_size)
+    return step_flops <= STACK_MAX_FLOPS
 
 
 def build_stack(setup: TrainSetup, first: Trainer, seeds: int, eval_samples: int) -> Stack:
     """`first` and a trainer on a copy of its model for each further seed."""
-    import copy
-
-    import keras
-
     trainers = [first]
     for _ in range(seeds - 1):
-        model = build_model(setup) if setup.model_edits else keras.models.clone_model(setup.model)
+        model = copy_model(setup)
         _keep_origins(first.model, model)
-        optimizer = keras.optimizers.deserialize(copy.deepcopy(setup.optimizer_config))
-        trainers.append(Trainer(model, optimizer, setup.loss, setup.task, setup.data,
-                                loss_weights=setup.loss_weights, eval_samples=eval_samples))
+        trainers.append(build_trainer(setup, eval_samples, model=model))
     return Stack(trainers)
 
 
@@ -132,12 +133,12 @@ def probe_stacked(stack: Stack, label: str, settings: Settings, deadline: Deadli
 
 
 def probe_seeds(setup: TrainSetup, trainer: Trainer, label: str, settings: Settings,
-                deadline: Deadline, step_flops: float, on_progress: Progress | None = None,
+                deadline: Deadline, on_progress: Progress | None = None,
                 seeds: list[int] | None = None, stop_on_explosion: bool = False) -> ProbeResult:
     """Probe `trainer`'s configuration on `seeds` (default: the settings' seeds): stacked
     where it pays (`worth_stacking`), else one seed after the other (`run.probe`)."""
     seeds = list(range(settings.seeds)) if seeds is None else list(seeds)
-    if worth_stacking(setup, trainer, len(seeds), settings, step_flops):
+    if worth_stacking(setup, trainer, len(seeds), settings):
         try:
             stack = build_stack(setup, trainer, len(seeds), settings.eval_samples)
         except Exception:  # noqa: BLE001 - a model Keras cannot copy trains its seeds in turn

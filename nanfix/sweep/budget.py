@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from nanfix.probes.cost import leaf_layers, step_flops
 from nanfix.records import SeedRun
 
 # What a sweep may spend, in seconds of the reference CPU (None: no limit but max_fixes): the
@@ -49,39 +50,10 @@ MIN_CANDIDATES = 6  # however heavy the model, this many candidates get their fi
 FIRST_ROUND_SHARE = 0.65  # of the budget, for the candidates' first seeds
 
 
-def layer_flops(layer: Any) -> float:
-    """Multiply-adds of one sample through `layer`: each weight once per output position
-    (each time step for a recurrent layer)."""
-    weights = sum(math.prod(int(d) for d in variable.shape) for variable in layer.trainable_weights)
-    if not weights:
-        return 0.0
-    try:
-        shape = layer.input.shape if hasattr(layer, "cell") else layer.output.shape
-        positions = math.prod(int(d) for d in shape[1:-1] if d is not None) if len(shape) > 2 else 1
-    except (AttributeError, ValueError, TypeError):  # a subclassed model's layer: no graph
-        positions = 1
-    return float(weights * positions)
-
-
-def _leaf_layers(model: Any) -> list:
-    layers = getattr(model, "_flatten_layers", None)
-    return [layer for layer in (layers(include_self=False) if layers else model.layers)
-            if not getattr(layer, "layers", None)]
-
-
 def extra_layers(model: Any) -> int:
     """Weighted layers past FREE_LAYERS: what makes a deep model's steps and traces dearer."""
-    weighted = sum(1 for layer in _leaf_layers(model) if layer.trainable_weights)
+    weighted = sum(1 for layer in leaf_layers(model) if layer.trainable_weights)
     return max(0, weighted - FREE_LAYERS)
-
-
-def step_flops(model: Any, batch_size: int) -> float:
-    """Floating-point operations of one training step: forward and backward (about three
-    forward passes) of two operations per multiply-add, for every sample of the batch."""
-    per_sample = sum(layer_flops(layer) for layer in _leaf_layers(model))
-    if not per_sample:  # nothing readable: count every weight once
-        per_sample = float(sum(math.prod(int(d) for d in v.shape) for v in model.trainable_weights))
-    return 6.0 * batch_size * per_sample
 
 
 def step_seconds(model: Any, batch_size: int) -> float:

@@ -22,7 +22,6 @@ from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup
 from nanfix.probes.stack import probe_seeds
 from nanfix.records import Outcome, ProbeResult, SeedRun
-from nanfix.sweep.budget import step_flops
 
 KEEP_TRAINERS_BYTES = 256 * 2**20  # survivors keep their compiled trainer up to this much data
 
@@ -98,19 +97,24 @@ def _probe_seeds(candidate: Candidate, seeds: list[int], settings: Settings, dea
                                   loss_weights=candidate.setup.loss_weights, jit_compile=False)
         candidate.build_s += time.perf_counter() - started
         result = probe_seeds(candidate.setup, trainer, candidate.fix.id, settings, deadline,
-                             step_flops(trainer.model, candidate.setup.data.batch_size), seeds=seeds,
-                             stop_on_explosion=True)
+                             seeds=seeds, stop_on_explosion=True)
         candidate.probe_s += result.elapsed_s
         candidate.runs += result.runs
         candidate.trainer = trainer if keep else None
     except Exception as error:  # noqa: BLE001 - a candidate that cannot train is a measured failure
         candidate.trainer = None
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        candidate.error = f"{type(error).__name__}: {message}"[:300]
-        for seed in seeds:
-            if all(run.seed != seed for run in candidate.runs):
-                candidate.runs.append(SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0,
-                                              reason=f"training raised {candidate.error}"))
+        crash_missing(candidate, seeds, f"{type(error).__name__}: {message}"[:300])
+
+
+def crash_missing(candidate: Candidate, seeds: list[int], error: str) -> None:
+    """The candidate could not train (`error` says why): each of `seeds` it has no run for
+    becomes a crashed run, a measured failure."""
+    candidate.error = error
+    for seed in seeds:
+        if all(run.seed != seed for run in candidate.runs):
+            candidate.runs.append(SeedRun(seed=seed, outcome=Outcome.CRASHED, steps_run=0,
+                                          reason=f"training raised {error}"))
 
 
 def seed_order(baseline: ProbeResult | None, settings: Settings) -> list[int]:
