@@ -22,7 +22,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-RECIPES = Path(__file__).parent.parent / "recipes"
+RECIPES = Path(__file__).parent.parent.parent / "recipes"
 
 
 @dataclass

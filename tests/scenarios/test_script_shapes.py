@@ -18,7 +18,7 @@ from test_cli_probe import nanfix
 # xdist runs another module's test in between) and one xdist worker runs the whole module
 pytestmark = pytest.mark.xdist_group("test_script_shapes")
 
-SHAPES = Path(__file__).parent / "scripts" / "shapes"
+SHAPES = Path(__file__).parent.parent / "scripts" / "shapes"
 QUICK = ["--seeds", "1", "--no-progress", "--format", "json"]  # what is probed, not how often
 FEW = ["--steps", "100", "--no-fixes"]
 
