@@ -1,7 +1,9 @@
-"""Small training setups shared by tests/test_fixes.py and tests/test_sweep.py.
+"""Small training setups shared by tests/fixes, tests/test_sweep.py, tests/test_stack.py and
+tests/scenarios/test_real_faults.py.
 
-Import it after `capture.install_hooks(...)`, as those files do: the hooks must be in place
-before a model is built, so every variable remembers its initializer (per-seed redraws).
+Import it after `capture.install_hooks(...)`, as those files (and tests/fixes/conftest.py) do:
+the hooks must be in place before a model is built, so every variable remembers its
+initializer (per-seed redraws).
 """
 
 from __future__ import annotations

@@ -11,35 +11,20 @@ import os
 import subprocess
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+import numpy as np
+from builders import blobs, diagnose, make_setup
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from nanfix.capture import hooks as capture  # noqa: E402
-
-capture.install_hooks(__file__)  # variables remember their initializers (per-seed redraws)
-capture.stop_capturing()
-
-from builders import blobs, diagnose, make_setup  # noqa: E402
-
-from nanfix.capture.hooks import Capture  # noqa: E402
-from nanfix.capture.origins import remember  # noqa: E402
-from nanfix.config import Settings  # noqa: E402
-from nanfix.fixes.catalog import FAMILIES, families_for  # noqa: E402
-from nanfix.fixes.source import apply as source_apply  # noqa: E402
-from nanfix.fixes.source import diff as source_diff  # noqa: E402
-from nanfix.probes.build import build_model  # noqa: E402
-from nanfix.probes.run import Deadline  # noqa: E402
-from nanfix.records import Finding, FixOutcome, Severity  # noqa: E402
-from nanfix.sweep import budget  # noqa: E402
-from nanfix.sweep import search as sweep  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def no_time_target(monkeypatch):
-    monkeypatch.setattr(budget, "REFERENCE_SECONDS", None)
+from nanfix.capture.hooks import Capture
+from nanfix.capture.origins import remember
+from nanfix.config import Settings
+from nanfix.fixes.catalog import FAMILIES, families_for
+from nanfix.fixes.source import apply as source_apply
+from nanfix.fixes.source import diff as source_diff
+from nanfix.probes.build import build_model
+from nanfix.probes.run import Deadline
+from nanfix.records import Finding, FixOutcome, Severity
+from nanfix.sweep import search as sweep
 
 
 def deep_relu(depth=6, stddev=2.0, units=32):
