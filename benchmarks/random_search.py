@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     job = {"script": os.path.abspath(args.script), "argv": [], "settings": Settings().to_dict(),
            "mode": "probe"}
-    report = session.diagnose(job, lambda event: None, started)
+    report = session.run_job(job, lambda event: None, started)
     with open(args.output, "w") as handle:
         json.dump(report, handle, default=str)
     return 0

@@ -34,10 +34,6 @@ FORMATS = ("table", "json", "markdown", "github")
 SCRIPT_ARGS = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
-class UsageError(Exception):
-    """A usage or configuration problem: exit 2 with one clear paragraph."""
-
-
 def _console(stream=None) -> Console:
     return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
 

@@ -19,6 +19,16 @@ from typing import Any
 SCHEMA_VERSION = "nanfix.report/1"
 
 
+class Named(str, Enum):
+    """A state that prints as its value, in messages and f-strings alike ("multiclass")."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
 class Outcome(str, Enum):
     """How one seed's probe ended: an explicit state, never a NaN in a float."""
 
@@ -62,6 +72,24 @@ class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
+
+    @property
+    def order(self) -> int:
+        """Where findings of this severity sort: errors first."""
+        return SEVERITY_ORDER[self]
+
+
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class Symptom(str, Enum):
+    """What a probe finding says happened to the training. Fix families choose their grids by
+    it (a stall asks for a higher rate, a divergence a lower one)."""
+
+    DIVERGENCE = "divergence"  # non-finite values, an explosion, weights or gradients blowing up
+    STALL = "stall"  # finite, but nothing learned
+    LATE_JUMP = "late_jump"  # converged, then the loss jumped back
+    OSCILLATION = "oscillation"  # the loss swings around its trend without settling
 
 
 class Stage(str, Enum):
@@ -127,22 +155,96 @@ def median(values: list[float | None]) -> float | None:
     return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
 
 
+class NonFiniteKind(Named):
+    """Which value of the training step was the first to stop being a finite number."""
+
+    ACTIVATION = "activation"  # a layer's output, in the forward pass
+    LOSS = "loss"
+    GRADIENT = "gradient"  # in the backward pass
+    WEIGHT = "weight"  # after the update
+
+
 @dataclass
 class NonFinite:
     """Where the first non-finite value appeared in one seed."""
 
     step: int
-    kind: str  # "loss" | "gradient" | "weight" | "activation"
+    kind: NonFiniteKind
     layer: str | None = None
     op: str | None = None  # the TensorFlow op that produced it, from the numerics replay
     stage: str | None = None  # "forward" | "loss" | "backward" | "update"
     origin: str | None = None  # "train.py:34", the user's line that created the layer
+
+    def __post_init__(self) -> None:
+        self.kind = NonFiniteKind(self.kind)
 
     def describe(self) -> str:
         where = f" in layer {self.layer}" if self.layer else ""
         op = f" (op {self.op})" if self.op else ""
         origin = f", created at {self.origin}" if self.origin else ""
         return f"non-finite {self.kind} at step {self.step}{where}{op}{origin}"
+
+
+@dataclass
+class Evaluation:
+    """The model evaluated on the probe's evaluation batch (`Trainer.evaluate`)."""
+
+    loss: float | None
+    accuracy: float | None = None
+    top_class_fraction: float | None = None  # the share of samples given the most common class
+    prediction_spread: float | None = None
+    head_losses: dict[str, float | None] = field(default_factory=dict)  # regression heads' own losses
+
+
+@dataclass
+class AdamState:
+    """Adam's second moment against its epsilon at one step (`Trainer.adam_second_moment`)."""
+
+    epsilon: float
+    median_sqrt_v: float
+    min_sqrt_v: float
+    fraction_near_epsilon: float  # the share of parameters with sqrt(v_hat) < near_factor * epsilon
+    near_factor: float
+    step: int
+    # the median |m_hat| / (sqrt(v_hat) + eps): 1 when each weight moves by a full rate
+    median_step_multiplier: float | None = None
+    update_to_weight: float | None = None  # the next step's norm against the weights' norm
+
+
+@dataclass
+class LateJump:
+    """A late jump of the training loss (`probes.judge.LossWindow`), and Adam's state before it."""
+
+    step: int
+    loss: float  # the recent mean that jumped
+    best: float
+    first: float  # a fresh model's loss
+    ratio: float
+    adam_before: AdamState | None = None
+    adam_step: int | None = None  # when `adam_before` was read (0: at the recorded start)
+
+
+@dataclass
+class Signals:
+    """What a seed's probe measured for the probe rules, beyond its per-step curves: one typed
+    record, so a rule reads a field the trainer is known to write, never a spelled key."""
+
+    start_eval: Evaluation | None = None
+    end_eval: Evaluation | None = None
+    weight_growth: dict[str, float] = field(default_factory=dict)  # per layer: max norm / first
+    grad_norm_first: float | None = None
+    grad_norm_max: float | None = None
+    exploded_at: int | None = None  # the step the loss passed explode_factor x its start
+    constant_guess_loss: float | None = None  # a regression's loss when predicting the mean
+    head_guess_losses: dict[str, float] = field(default_factory=dict)  # ... per regression head
+    dead_relu: dict[str, float] = field(default_factory=dict)  # per layer: share of dead units
+    saturation: dict[str, float] = field(default_factory=dict)  # per layer: share saturated
+    adam: AdamState | None = None  # at the end of the probe
+    adam_mid: AdamState | None = None  # half way, for the decay rate (N708)
+    fresh_loss: float | None = None  # a fresh model's loss (a probe resumed from a record)
+    late_jump: LateJump | None = None
+    grad_rms_by_layer: list[tuple[str, float]] = field(default_factory=list)  # input side first
+    update_alignment: float | None = None  # own train_step: cosine of its update and the gradient
 
 
 @dataclass
@@ -165,9 +267,7 @@ class SeedRun:
     val_loss: float | None = None
     val_accuracy: float | None = None
     learned: bool = False
-    # Detector inputs that are not per-step curves: dead ReLU fraction per layer,
-    # saturation per layer, Adam second-moment summaries, prediction spread...
-    signals: dict[str, Any] = field(default_factory=dict)
+    signals: Signals = field(default_factory=Signals)  # what the probe rules read
     elapsed_s: float = 0.0
     traceback: str | None = None  # a crashed seed's, for --debug (not in the JSON runs)
 
@@ -270,7 +370,7 @@ class FixResult:
     """A candidate fix, probed on the baseline's seeds and budget."""
 
     id: str
-    family: str
+    family: str  # for display: a combination's families joined ("pairing+input_scaling")
     title: str
     changes: list[str]
     outcome: FixOutcome
@@ -283,9 +383,11 @@ class FixResult:
     snippet: str | None = None
     data_fix: bool = False
     size: int = 1  # how many edits the change needs: smaller is preferred
+    families: list[str] = field(default_factory=list)  # its family, or a combination's parts'
 
     def __post_init__(self) -> None:
         self.outcome = FixOutcome(self.outcome)  # "cures" from JSON is FixOutcome.CURES
+        self.families = list(self.families) or [self.family]
 
 
 @dataclass

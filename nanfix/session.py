@@ -1,6 +1,6 @@
 """One doctor's visit, in pipeline order: load → pre-flight → probe → findings → sweep → report.
 
-`diagnose` is what the worker runs for one job: it loads the training (the script's first
+`run_job` is what the worker runs for one job: it loads the training (the script's first
 fit, the explicit entry or a dataset config, `nanfix.capture.load`), and `examine` runs the
 stages in one direction: pre-flight findings, the baseline probe, the numerics replay, the
 probe findings, the verdict, then the fix sweep (or the one-axis sweep) and the likely
@@ -48,8 +48,8 @@ from nanfix.sweep.search import RunnerFactory, find_fixes
 Emit = Any  # a callable taking one progress event (a dict)
 
 
-def diagnose(job: dict[str, Any], emit: Emit, started: float,
-             runners: RunnerFactory | None = None) -> dict[str, Any]:
+def run_job(job: dict[str, Any], emit: Emit, started: float,
+            runners: RunnerFactory | None = None) -> dict[str, Any]:
     """Run the whole doctor for one job and return the report as a plain dict (`runners`:
     where its fix sweep trains, `nanfix.sweep.search.find_fixes`)."""
     settings = Settings.from_dict(job["settings"])
@@ -113,13 +113,14 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     if mode == "sweep":
         try:  # a value that is not a choice here is the user's typo: say so before training
             for value in sweep_grid or []:
-                axis.axis_fix(sweep_axis, value, setup)
+                axis.axis_fix(sweep_axis, value, setup, report.findings)
         except ValueError as error:
             raise LoadError(ErrorKind.USAGE, str(error)) from None
     emit({"event": "phase", "phase": "baseline probe"})
     trainer = build_trainer(setup, settings.eval_samples)
     if mode == "sweep":
-        report.sweep = axis.sweep_axis(setup, sweep_axis, sweep_grid, settings, deadline, emit)
+        report.sweep = axis.sweep_axis(setup, sweep_axis, sweep_grid, settings, deadline, emit,
+                                       findings=report.findings)
     baseline = probe_seeds(setup, trainer, "baseline", settings, deadline, on_progress=emit)
     report.baseline = baseline
     context.numerics = name_first_op(trainer, baseline)

@@ -21,7 +21,7 @@ from nanfix.capture import record
 from nanfix.config import Thresholds
 from nanfix.keras import NanGuard, NonFiniteTrainingError
 from nanfix.probes.judge import late_jump, learned
-from nanfix.records import SeedRun
+from nanfix.records import SeedRun, Signals
 from nanfix.report.captured import resumed_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,9 +176,9 @@ def test_late_jump_needs_convergence_first_and_a_real_rise():
 def test_a_resumed_seed_must_keep_what_the_recorded_run_learned():
     limits = Thresholds()
     kept = SeedRun(seed=0, outcome=None, steps_run=100, start_loss=1e-9, final_loss=1e-7,
-                   signals={"fresh_loss": 0.69})
+                   signals=Signals(fresh_loss=0.69))
     lost = SeedRun(seed=0, outcome=None, steps_run=100, start_loss=1e-9, final_loss=0.5,
-                   signals={"fresh_loss": 0.69})
+                   signals=Signals(fresh_loss=0.69))
     assert learned(kept, None, limits)[0]
     assert not learned(lost, None, limits)[0]  # below the fresh loss, but most of the fall is gone
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Legacy uses seen while the script ran: (what, where). Read by the capture.
@@ -66,8 +67,9 @@ def hint_for(error_type: str, message: str) -> str | None:
     return None
 
 
-def install(script_path: str) -> None:
-    """Translate the legacy spellings that have one exact modern meaning."""
+def install(current_script: Callable[[], str]) -> None:
+    """Translate the legacy spellings that have one exact modern meaning (`current_script`:
+    the script being run, whose lines a translation is recorded at)."""
     import keras
 
     from nanfix.capture.origins import user_line
@@ -79,7 +81,7 @@ def install(script_path: str) -> None:
         # Subclasses pass their own default learning_rate along with the user's `lr`.
         if "lr" in kwargs:
             kwargs["learning_rate"] = kwargs.pop("lr")
-            USED.append(("lr", user_line(script_path)))
+            USED.append(("lr", user_line(current_script())))
         original_init(self, *args, **kwargs)
 
     base.__init__ = init_accepting_lr
@@ -91,8 +93,8 @@ def install(script_path: str) -> None:
         def getter(self):
             # Keras itself probes hasattr(layer, "input_shape"): count only the script's own uses.
             caller = sys._getframe(1).f_code.co_filename
-            if os.path.realpath(caller) == os.path.realpath(script_path):
-                USED.append((attribute, user_line(script_path)))
+            if os.path.realpath(caller) == os.path.realpath(current_script()):
+                USED.append((attribute, user_line(current_script())))
             tensor = self.input if attribute == "input_shape" else self.output
             return tuple(tensor.shape)
 
@@ -106,7 +108,7 @@ def install(script_path: str) -> None:
     if not hasattr(model_class, "fit_generator"):
 
         def fit_generator(self, generator, *args, **kwargs):
-            USED.append(("fit_generator", user_line(script_path)))
+            USED.append(("fit_generator", user_line(current_script())))
             return self.fit(generator, *args, **kwargs)
 
         model_class.fit_generator = fit_generator

@@ -17,6 +17,7 @@ The user's full training never runs.
 from __future__ import annotations
 
 import inspect
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,12 @@ class Capture:
 
 _hooks_installed = False
 _capturing = False  # True only while run_script runs the user's script
+_script_path: str = ""  # the script being run: the lines the hooks record are its lines
+
+
+def current_script() -> str:
+    """The script the hooks record lines of (the one `install_hooks` was last called for)."""
+    return _script_path
 
 
 def start_capturing() -> None:
@@ -60,8 +67,12 @@ def start_capturing() -> None:
 
 
 def install_hooks(script_path: str) -> None:
-    """Patch Keras so that running the script yields a Capture instead of a training run."""
-    global _hooks_installed
+    """Patch Keras so that running the script yields a Capture instead of a training run.
+
+    The patches go in once per process; each call makes `script_path` the script whose lines
+    they record (a process that runs several scripts, as the tests do, gets each one's lines)."""
+    global _hooks_installed, _script_path
+    _script_path = os.path.abspath(script_path)
     if _hooks_installed:
         return
     _hooks_installed = True
@@ -70,7 +81,7 @@ def install_hooks(script_path: str) -> None:
     import tensorflow as tf
     from keras.src.backend.common import variables as keras_variables
 
-    compat.install(script_path)
+    compat.install(current_script)
 
     # Each variable keeps its initializer so probes can re-draw weights per seed.
     variable_class = keras_variables.Variable
@@ -88,7 +99,7 @@ def install_hooks(script_path: str) -> None:
 
     def layer_init(self, *args, **kwargs):
         if getattr(self, "_nanfix_origin", None) is None:
-            remember(self, "_nanfix_origin", user_line(script_path))
+            remember(self, "_nanfix_origin", user_line(current_script()))
         original_layer_init(self, *args, **kwargs)
 
     layer_class.__init__ = layer_init
@@ -98,7 +109,7 @@ def install_hooks(script_path: str) -> None:
 
     def optimizer_init(self, *args, **kwargs):
         if getattr(self, "_nanfix_origin", None) is None:
-            remember(self, "_nanfix_origin", user_line(script_path))
+            remember(self, "_nanfix_origin", user_line(current_script()))
         original_optimizer_init(self, *args, **kwargs)
 
     optimizer_class.__init__ = optimizer_init
@@ -113,7 +124,7 @@ def install_hooks(script_path: str) -> None:
         arguments.pop("self", None)
         arguments.update(arguments.pop("kwargs", {}) or {})
         remember(self, "_nanfix_compile", arguments)
-        remember(self, "_nanfix_compile_origin", user_line(script_path))
+        remember(self, "_nanfix_compile_origin", user_line(current_script()))
         return original_compile(self, *args, **kwargs)
 
     model_class.compile = compile_hook
@@ -135,13 +146,13 @@ def install_hooks(script_path: str) -> None:
         arguments.pop("self", None)
         arguments.update(arguments.pop("kwargs", {}) or {})
         origins = {
-            "fit": user_line(script_path),
+            "fit": user_line(current_script()),
             "compile": getattr(self, "_nanfix_compile_origin", None),
             "optimizer": getattr(getattr(self, "optimizer", None), "_nanfix_origin", None),
         }
         check_fit_data(arguments)
         capture = Capture(
-            script=script_path,
+            script=current_script(),
             model=self,
             compile_args=dict(getattr(self, "_nanfix_compile", {}) or {}),
             fit_args=arguments,
@@ -156,7 +167,7 @@ def install_hooks(script_path: str) -> None:
 
     def gradient_hook(self, *args, **kwargs):
         if _capturing:
-            raise CustomLoop(user_line(script_path))
+            raise CustomLoop(user_line(current_script()))
         return original_gradient(self, *args, **kwargs)
 
     tf.GradientTape.gradient = gradient_hook

@@ -15,6 +15,88 @@ from typing import Any
 import numpy as np
 
 from nanfix.capture.training_data import first_array
+from nanfix.records import Named
+
+
+class TaskKind(Named):
+    """What the output is trained to do."""
+
+    MULTICLASS = "multiclass"  # one class of several per sample
+    BINARY = "binary"  # one yes/no per sample (one unit)
+    MULTILABEL = "multilabel"  # several yes/no per sample
+    REGRESSION = "regression"  # continuous targets
+
+
+class LabelFormat(Named):
+    """How the targets are written."""
+
+    ONEHOT = "onehot"  # one 1 per row
+    SPARSE = "sparse"  # class ids 0..K-1
+    BINARY = "binary"  # 0/1 values (several per row for multi-label targets)
+    CONTINUOUS = "continuous"  # anything else
+
+
+class Activation(Named):
+    """An output or hidden layer's activation, as Keras names it (`OTHER`: a function of the
+    script's own)."""
+
+    LINEAR = "linear"
+    SOFTMAX = "softmax"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    RELU = "relu"
+    RELU6 = "relu6"
+    ELU = "elu"
+    SELU = "selu"
+    CELU = "celu"
+    LEAKY_RELU = "leaky_relu"
+    PRELU = "prelu"
+    GELU = "gelu"
+    SILU = "silu"
+    SWISH = "swish"
+    MISH = "mish"
+    SOFTPLUS = "softplus"
+    SOFTSIGN = "softsign"
+    HARD_SIGMOID = "hard_sigmoid"
+    HARD_SILU = "hard_silu"
+    HARD_TANH = "hard_tanh"
+    EXPONENTIAL = "exponential"
+    LOG_SOFTMAX = "log_softmax"
+    LOG_SIGMOID = "log_sigmoid"
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, name: Any) -> Activation:
+        """The member for an activation's name (a layer with none is linear)."""
+        name = str(name or "linear").lower()
+        if name in ("none", ""):
+            return cls.LINEAR
+        try:
+            return cls(name)
+        except ValueError:
+            return cls.OTHER
+
+    @property
+    def relu_like(self) -> bool:
+        """Zero (or nearly) below 0 and unbounded above: a unit of it can die."""
+        return self in RELU_LIKE
+
+    @property
+    def saturating(self) -> bool:
+        """Bounded and flat at both ends: its gradient vanishes where it saturates."""
+        return self in SATURATING
+
+    @property
+    def probabilities(self) -> bool:
+        """Outputs a cross-entropy can read as probabilities."""
+        return self in (Activation.SOFTMAX, Activation.SIGMOID)
+
+
+RELU_LIKE = frozenset({Activation.RELU, Activation.RELU6, Activation.ELU, Activation.SELU,
+                       Activation.CELU, Activation.LEAKY_RELU, Activation.PRELU, Activation.GELU,
+                       Activation.SILU, Activation.SWISH, Activation.MISH})
+SATURATING = frozenset({Activation.SIGMOID, Activation.TANH, Activation.HARD_SIGMOID,
+                        Activation.SOFTSIGN})
 
 CATEGORICAL_LOSSES = {"categorical_crossentropy", "categoricalcrossentropy", "categorical_focal_crossentropy"}
 SPARSE_LOSSES = {"sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"}
@@ -28,12 +110,12 @@ REGRESSION_LOSSES = {
 
 @dataclass
 class Task:
-    kind: str  # "multiclass" | "binary" | "multilabel" | "regression"
+    kind: TaskKind
     classes: int  # output units (1 for binary / regression)
     loss_name: str  # normalised name, or "custom"
     from_logits: bool
-    output_activation: str  # "softmax" | "sigmoid" | "linear" | "relu" | ...
-    label_format: str  # "onehot" | "sparse" | "binary" | "continuous"
+    output_activation: Activation
+    label_format: LabelFormat
     chance_accuracy: float | None  # the majority-class rate
     chance_loss: float | None  # the loss of a uniform guess, where it is known
     custom_loss_source: str | None = None
@@ -46,7 +128,7 @@ class Task:
 
     @property
     def is_classification(self) -> bool:
-        return self.kind != "regression"
+        return self.kind is not TaskKind.REGRESSION
 
     def at_chance_loss(self, loss: float | None, tolerance: float) -> bool:
         """The loss is within `tolerance` (relative) of a uniform guess's: nothing learned."""
@@ -54,7 +136,7 @@ class Task:
             abs(loss - self.chance_loss) <= tolerance * self.chance_loss
 
     def chance_loss_text(self, loss: float) -> str:
-        classes = max(self.classes, 2) if self.kind == "multiclass" else 2
+        classes = max(self.classes, 2) if self.kind is TaskKind.MULTICLASS else 2
         return f"loss flat at chance level ({loss:.4f} ~ ln({classes}) = {self.chance_loss:.4f})"
 
     def describe(self) -> dict[str, Any]:
@@ -65,12 +147,12 @@ class Task:
 
     def _describe(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": self.kind.value,
             "classes": self.classes,
             "loss": self.loss_name,
             "from_logits": self.from_logits,
-            "output_activation": self.output_activation,
-            "label_format": self.label_format,
+            "output_activation": self.output_activation.value,
+            "label_format": self.label_format.value,
             "chance_accuracy": self.chance_accuracy,
         }
 
@@ -140,22 +222,22 @@ def inputs_are_ids(model: Any) -> bool:
     return False
 
 
-def output_activation(model: Any) -> str:
+def output_activation(model: Any) -> Activation:
     layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
     for layer in reversed(layers):
         kind = type(layer).__name__
         if kind in ("Dropout", "Reshape", "Flatten"):
             continue
         return _activation_of(layer)
-    return "linear"
+    return Activation.LINEAR
 
 
 def infer(model: Any, loss: Any, y: Any) -> Task:
     """The task of the model's output; for several outputs, each one's and the whole's."""
     heads = output_heads(model, loss, y)
     if len(heads) < 2:
-        return _infer_one(output_activation(model), _units(model, 0), loss, y)
-    tasks = [replace(_infer_one(head.activation, head.units, head.loss, head.y),
+        return infer_output(output_activation(model), _units(model, 0), loss, y)
+    tasks = [replace(infer_output(head.activation, head.units, head.loss, head.y),
                      output_index=index, output_name=head.name)
              for index, head in enumerate(heads)]
     main = next((task for task in tasks if task.is_classification), tasks[0])
@@ -168,7 +250,7 @@ class Head:
 
     name: str
     layer: Any
-    activation: str
+    activation: Activation
     units: int
     loss: Any
     y: Any
@@ -207,11 +289,11 @@ def _pick(nest: Any, index: int, names: tuple[str, ...]) -> Any:
     return nest
 
 
-def _activation_of(layer: Any) -> str:
+def _activation_of(layer: Any) -> Activation:
     kind = type(layer).__name__
     if kind == "Softmax":
-        return "softmax"
-    return layer_activation(layer) if hasattr(layer, "activation") else "linear"
+        return Activation.SOFTMAX
+    return Activation.of(layer_activation(layer)) if hasattr(layer, "activation") else Activation.LINEAR
 
 
 def _units(model: Any, index: int) -> int | None:
@@ -221,7 +303,8 @@ def _units(model: Any, index: int) -> int | None:
         return None
 
 
-def _infer_one(activation: str, model_units: int | None, loss: Any, y: Any) -> Task:
+def infer_output(activation: Activation, model_units: int | None, loss: Any, y: Any) -> Task:
+    """The task of one output: what its activation, units, loss and targets say it is."""
     name = loss_name(loss)
     logits = loss_from_logits(loss)
     y = np.asarray(first_array(y))
@@ -230,22 +313,21 @@ def _infer_one(activation: str, model_units: int | None, loss: Any, y: Any) -> T
         units = model_units
 
     label_format = _label_format(y, units)
-    if name in SPARSE_LOSSES or (label_format == "sparse" and units > 1):
-        kind = "multiclass"
+    if name in SPARSE_LOSSES or (label_format is LabelFormat.SPARSE and units > 1):
+        kind = TaskKind.MULTICLASS
     elif name in CATEGORICAL_LOSSES:
-        kind = "multiclass"
+        kind = TaskKind.MULTICLASS
     elif name in BINARY_LOSSES:
-        kind = "binary" if units == 1 else ("multiclass" if label_format == "onehot" else "multilabel")
-    elif label_format == "onehot":
-        kind = "multiclass"  # e.g. MSE on one-hot targets: still a classifier
-    elif label_format == "binary":
-        kind = "binary" if units == 1 else "multilabel"
-    elif label_format == "sparse" and units > 1:
-        kind = "multiclass"
+        kind = TaskKind.BINARY if units == 1 else (
+            TaskKind.MULTICLASS if label_format is LabelFormat.ONEHOT else TaskKind.MULTILABEL)
+    elif label_format is LabelFormat.ONEHOT:
+        kind = TaskKind.MULTICLASS  # e.g. MSE on one-hot targets: still a classifier
+    elif label_format is LabelFormat.BINARY:
+        kind = TaskKind.BINARY if units == 1 else TaskKind.MULTILABEL
     else:
-        kind = "regression"
-    if name == "custom" and label_format == "onehot":
-        kind = "multiclass"
+        kind = TaskKind.REGRESSION
+    if name == "custom" and label_format is LabelFormat.ONEHOT:
+        kind = TaskKind.MULTICLASS
 
     chance_accuracy, chance_loss = _chance(kind, y, units, label_format)
     return Task(
@@ -261,24 +343,24 @@ def _infer_one(activation: str, model_units: int | None, loss: Any, y: Any) -> T
     )
 
 
-def _label_format(y: np.ndarray, units: int) -> str:
+def _label_format(y: np.ndarray, units: int) -> LabelFormat:
     if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-        return "continuous"
+        return LabelFormat.CONTINUOUS
     finite = y[np.isfinite(y)] if np.issubdtype(y.dtype, np.floating) else y
     if finite.size == 0:
-        return "continuous"
+        return LabelFormat.CONTINUOUS
     whole = np.all(np.equal(np.mod(finite, 1), 0))
     binary = whole and set(np.unique(finite[:10000]).tolist()) <= {0, 1}
     if y.ndim > 1 and y.shape[-1] > 1:
         if binary:
             sums = np.asarray(y).reshape(-1, y.shape[-1]).sum(axis=-1)
-            return "onehot" if np.allclose(sums[np.isfinite(sums)], 1.0) else "binary"
-        return "continuous"
+            return LabelFormat.ONEHOT if np.allclose(sums[np.isfinite(sums)], 1.0) else LabelFormat.BINARY
+        return LabelFormat.CONTINUOUS
     if binary:
-        return "binary"
+        return LabelFormat.BINARY
     if whole and finite.min() >= 0 and units > 1:
-        return "sparse"
-    return "continuous"
+        return LabelFormat.SPARSE
+    return LabelFormat.CONTINUOUS
 
 
 SQUARED_LOSSES = {"mean_squared_error", "mse", "meansquarederror"}
@@ -289,7 +371,7 @@ def constant_guess_loss(task: Task, y: Any) -> float | None:
     """A regression's loss when it predicts the best constant (the mean for squared error, the
     median for absolute error) on targets `y`: a model that does no better learned nothing
     about its inputs. None where the loss is not one of those two."""
-    if task.kind != "regression" or isinstance(y, (list, tuple, dict)):
+    if task.kind is not TaskKind.REGRESSION or isinstance(y, (list, tuple, dict)):
         return None
     y = np.asarray(y, dtype=np.float64)
     if y.size == 0:
@@ -305,11 +387,11 @@ def constant_guess_loss(task: Task, y: Any) -> float | None:
     return None
 
 
-def _chance(kind: str, y: np.ndarray, units: int, label_format: str):
-    if kind == "regression":
+def _chance(kind: TaskKind, y: np.ndarray, units: int, label_format: LabelFormat):
+    if kind is TaskKind.REGRESSION:
         return None, None
-    if kind == "multiclass":
-        if label_format == "onehot":
+    if kind is TaskKind.MULTICLASS:
+        if label_format is LabelFormat.ONEHOT:
             ids = np.argmax(y.reshape(-1, y.shape[-1]), axis=-1)
         else:
             ids = y.reshape(-1).astype("int64")

@@ -27,6 +27,9 @@ class TrainingData:
     y_val: Nest | None = None
     source: str = "arrays"  # "arrays" | "dataset" | "generator" | "pydataset" | "config"
     total_samples: int | None = None  # how many the script had, when known
+    # the share fit's `validation_split` took from the end of x for x_val (0: none, or the
+    # validation data came on its own): a change to x before fit changes x_val too
+    validation_split: float = 0.0
 
     @property
     def samples(self) -> int:
@@ -190,6 +193,8 @@ def from_fit_args(fit_args: dict[str, Any], max_samples: int, seed: int = 0) -> 
         x, y = take(x, np.arange(cut)), take(y, np.arange(cut))
         if sample_weight is not None:
             sample_weight = sample_weight[:cut]
+    else:
+        split = 0.0
 
     count = first_array(x).shape[0]
     if count > max_samples:
@@ -213,6 +218,7 @@ def from_fit_args(fit_args: dict[str, Any], max_samples: int, seed: int = 0) -> 
         y_val=y_val,
         source=source,
         total_samples=total,
+        validation_split=split,
     )
 
 

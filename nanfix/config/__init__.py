@@ -1,10 +1,12 @@
 """Budgets and thresholds: how long to probe, and where measuring turns into judging.
 
 The trainer and the detectors measure; the numbers here decide what counts as an explosion,
-a stall, a large input or a cure, so CI can tune them without touching a detector, and no
-detector repeats one as a literal. Values come from, in increasing precedence: these
-defaults, `[tool.nanfix]` in the nearest pyproject.toml above the script, `--config FILE`,
-`--plan FILE` and command-line flags (`nanfix.config.sources`).
+a stall or a cure (the judging every stage shares), so CI can tune them without touching a
+detector. A limit that one rule alone judges by (how large "unscaled inputs" are) lives on
+that rule (`nanfix.findings.catalog`), and `Settings.rules` holds the user's overrides of
+them, by rule code. Values come from, in increasing precedence: these defaults,
+`[tool.nanfix]` in the nearest pyproject.toml above the script, `--config FILE`, `--plan FILE`
+and command-line flags (`nanfix.config.sources`).
 """
 
 from __future__ import annotations
@@ -27,38 +29,9 @@ class Thresholds:
     learn_regression_gain: float = 0.10
     # Loss within this relative distance of the uniform-guess loss is "at chance".
     chance_tolerance: float = 0.03
-    # Weights whose norm grew by this factor during the probe are "growing".
-    weight_growth_factor: float = 50.0
-    # Fraction of dead ReLU units (zero for a whole batch) worth a warning.
-    dead_relu_fraction: float = 0.5
-    # Fraction of saturated sigmoid/tanh outputs worth a warning.
-    saturation_fraction: float = 0.5
-    # Gradients vanish when the first weighted layer's median RMS gradient is below this
-    # fraction of the last one's (a deep sigmoid stack loses ~4x per layer)...
-    vanishing_gradient_ratio: float = 1e-3
-    # ...counted only for networks with at least this many weighted layers.
-    vanishing_min_layers: int = 4
-    # The script's own train_step ascends its compiled loss when the median cosine between
-    # the update it applies and the loss's gradient is below this, on most seeds (a sign
-    # error gives -1; dropout and clipping keep an honest step well above 0).
-    update_alignment_limit: float = 0.0
-    # A stalled loss oscillates when the spread of its second half is this share of its mean
-    # and it crosses its own running trend on this share of the steps.
-    oscillation_spread: float = 0.5
-    oscillation_crossings: float = 0.3
-    # A stalled training converges too slowly when no layer's weight norm changed by this
-    # fraction over the probe: every step is far too small.
-    slow_weight_change: float = 0.01
-    # Pre-flight: batches of at most this many samples with SGD momentum of at least
-    # `tiny_batch_momentum` follow one sample's gradient and swing past the minimum.
-    tiny_batch: int = 2
-    tiny_batch_momentum: float = 0.9
-    # Pre-flight: an l1/l2 factor of at least this much makes the penalty outweigh the data.
-    regularization_limit: float = 0.1
-    # Adam: sqrt(v_hat) within this factor of epsilon counts as collapsed.
+    # Adam: the probe measures the share of parameters whose sqrt(v_hat) is within this factor
+    # of epsilon (the evidence N706 and N708 judge).
     adam_v_epsilon_factor: float = 10.0
-    # Adam: fraction of parameters whose sqrt(v_hat) collapsed toward epsilon worth a warning.
-    adam_v_collapsed_fraction: float = 0.25
     # A late jump: after the training loss had converged (its best at most `late_jump_converged`
     # of a fresh model's loss), it rose `late_jump_factor` times above that best and came back
     # at least `late_jump_floor` of the way to the fresh loss (seed003: 0.69 fell to 1e-9, then
@@ -66,17 +39,9 @@ class Thresholds:
     late_jump_factor: float = 1000.0
     late_jump_converged: float = 0.01
     late_jump_floor: float = 0.001
-    # A late jump comes from Adam's step m/(sqrt(v_hat)+eps) when, before it, the median
-    # sqrt(v_hat) was within this factor of epsilon: epsilon no longer damps tiny gradients.
-    adam_jump_epsilon_factor: float = 100.0
-    # A fresh probe heads for that failure when its loss converges and the median sqrt(v_hat)
-    # falls at least this share of Adam's fastest rate (sqrt(beta_2) per step, in log terms).
-    adam_v_decay_share: float = 0.5
     # A probe resumed from a recorded state kept what the recorded run had learned when its
     # final loss is at most this share of the way back from the resumed loss to a fresh model's.
     resume_keep: float = 0.5
-    # The global gradient norm rising by this factor over its first value is an explosion.
-    gradient_explode_factor: float = 1000.0
     # A classifier predicting one class for this share of the samples "predicts one class".
     constant_prediction_share: float = 0.95
     # ...and one that does so with at least this accuracy learned nothing: its targets hold
@@ -86,16 +51,6 @@ class Thresholds:
     # start and its final loss came back above `collapse_return` of its start.
     collapse_best: float = 0.7
     collapse_return: float = 0.95
-    # Pre-flight: inputs beyond this magnitude (or spread) are "unscaled".
-    input_scale_limit: float = 10.0
-    # Pre-flight: regression targets beyond this magnitude are "large".
-    target_scale_limit: float = 100.0
-    # Pre-flight: a kernel initializer this many times the Glorot/He scale is "large"...
-    init_scale_factor: float = 5.0
-    # ...and a bias initializer of at least this scale is "large" (biases usually start at 0).
-    bias_scale_limit: float = 1.0
-    # Pre-flight: targets the output cannot produce are an error from this share of the rows.
-    unreachable_error_share: float = 0.10
     # Sweep: a candidate that did not learn on its first seed still earns more seeds when its
     # loss fell below this fraction of its start and, for classifiers, its accuracy got this
     # share of the way from chance to 1 (half the share that counts as learning).
@@ -142,6 +97,8 @@ class Settings:
     fail_on: str = "diverges"  # for `check`: diverges | stalls | any
     families: list[str] | None = None  # fix families to try (None: all that apply)
     grids: dict[str, list[float]] = field(default_factory=dict)
+    # the user's overrides of rules' own limits: {"M404": {"factor": 0.5}} (by rule code)
+    rules: dict[str, dict[str, float]] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def to_dict(self) -> dict[str, Any]:

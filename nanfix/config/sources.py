@@ -15,6 +15,8 @@ not silently fall back to a default.
     lr = [0.1, 0.01]
     [tool.nanfix.thresholds]
     explode_factor = 100
+    [tool.nanfix.rules.dominant-regularization]   # a rule's own limits, by its name or code
+    factor = 0.5
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = None  # type: ignore[assignment]
 
-SETTING_KEYS = {f.name for f in fields(Settings)} - {"thresholds"}
+SETTING_KEYS = {f.name for f in fields(Settings)} - {"thresholds", "rules"}
 THRESHOLD_KEYS = {f.name for f in fields(Thresholds)}
 CHOICES = {"fail_on": ("diverges", "stalls", "any"), "executor": ("local", "ray")}
 
@@ -82,8 +84,10 @@ def resolve(script: str | None, config_file: str | None,
             flags: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
     """The effective Settings and, for each key, where its value came from."""
     values = Settings().to_dict()
-    sources = {key: "default" for key in values if key != "thresholds"}
+    sources = {key: "default" for key in values if key not in ("thresholds", "rules")}
     sources.update({f"thresholds.{key}": "default" for key in THRESHOLD_KEYS})
+    sources.update({f"rules.{code}.{name}": "default" for code, entry in _rules().items()
+                    for name in entry.limits})
     pyproject = find_pyproject(script)
     if pyproject:
         _merge(values, sources, _pyproject_section(pyproject), f"{pyproject} [tool.nanfix]")
@@ -121,11 +125,44 @@ def _merge(values: dict[str, Any], sources: dict[str, str], new: dict[str, Any],
                 values["thresholds"][name] = _number(origin, f"thresholds.{name}", number, float)
                 sources[f"thresholds.{name}"] = origin
             continue
+        if key == "rules":
+            _merge_rules(values, sources, value, origin)
+            continue
         if key not in SETTING_KEYS:
             raise ConfigError(f"{origin}: unknown key `{key}`; known keys: "
-                              f"{', '.join(sorted(SETTING_KEYS | {'thresholds'}))}")
+                              f"{', '.join(sorted(SETTING_KEYS | {'thresholds', 'rules'}))}")
         values[key] = _check(origin, key, value, values[key])
         sources[key] = origin
+
+
+def _rules() -> dict[str, Any]:
+    from nanfix import findings
+
+    return findings.RULES
+
+
+def _merge_rules(values: dict[str, Any], sources: dict[str, str], table: Any, origin: str) -> None:
+    """`[tool.nanfix.rules.<rule name or code>]`: a table of that rule's own limits."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: `rules` must be a table of rules, each a table of its limits")
+    catalog = _rules()
+    by_name = {entry.name: entry for entry in catalog.values()}
+    for key, limits in table.items():
+        entry = catalog.get(str(key).upper()) or by_name.get(str(key).replace("_", "-"))
+        if entry is None:
+            raise ConfigError(f"{origin}: unknown rule `rules.{key}`; `nanfix rules` lists them "
+                              "(a code such as M404 or a name such as dominant-regularization)")
+        if not isinstance(limits, dict):
+            raise ConfigError(f"{origin}: `rules.{key}` must be a table of limits "
+                              f"({', '.join(entry.limits) or 'this rule has none'})")
+        for name, number in limits.items():
+            if name not in entry.limits:
+                known = ", ".join(entry.limits) or "none"
+                raise ConfigError(f"{origin}: rule {entry.code} ({entry.name}) has no limit "
+                                  f"`{name}`; its limits: {known}")
+            values["rules"].setdefault(entry.code, {})[name] = _number(
+                origin, f"rules.{key}.{name}", number, float)
+            sources[f"rules.{entry.code}.{name}"] = origin
 
 
 def _check(origin: str, key: str, value: Any, default: Any) -> Any:

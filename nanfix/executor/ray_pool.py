@@ -126,7 +126,7 @@ class RayRunner(Runner):
                 request, seed = self._next(tasks, idle)
                 worker = self._take(request, idle)
                 fix = request.candidate.fix
-                ref = self.workers[worker].probe.remote(fix.id, tuple(fix.parts), seed, deadline.left())
+                ref = self.workers[worker].probe.remote(fix.id, fix.part_ids, seed, deadline.left())
                 pending[ref] = (worker, request, seed)
             if not pending:
                 if not deadline.passed():  # every worker died: the rest cannot train

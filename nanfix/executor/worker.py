@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     job = json.loads(open(argv[0]).read())
     emit = Events(int(argv[1]) if len(argv) > 1 else None)
     try:
-        report = diagnose(job, emit)
+        report = run_with_tensorflow(job, emit)
         emit({"event": "result", "report": report})
         return 0
     except BaseException as error:  # noqa: BLE001 - whatever happens, the parent gets a report
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
         return 70
 
 
-def diagnose(job: dict[str, Any], emit) -> dict[str, Any]:
+def run_with_tensorflow(job: dict[str, Any], emit) -> dict[str, Any]:
     """Start TensorFlow (its import cost shows in its own phase), then the session."""
     started = time.perf_counter()
     emit({"event": "phase", "phase": "starting TensorFlow"})
@@ -60,7 +60,7 @@ def diagnose(job: dict[str, Any], emit) -> dict[str, Any]:
         from nanfix.executor import ray_pool
 
         runners = ray_pool.factory(job)
-    return session.diagnose(job, emit, started, runners=runners)
+    return session.run_job(job, emit, started, runners=runners)
 
 
 if __name__ == "__main__":

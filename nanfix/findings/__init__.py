@@ -11,6 +11,7 @@ Codes are stable, grouped by family, one module each:
 
 from __future__ import annotations
 
+import json
 import traceback
 from dataclasses import replace
 
@@ -24,22 +25,34 @@ from nanfix.findings import (  # noqa: F401 - importing registers the rules
     stalls,
     units,
 )
-from nanfix.findings.catalog import RULES, Context, Rule, finding, rule, voiding
+from nanfix.findings.catalog import (
+    RULES,
+    Context,
+    Line,
+    Rule,
+    data_problems,
+    finding,
+    rule,
+    rule_of,
+    verdict_symptoms,
+    voiding,
+    with_symptom,
+)
 from nanfix.records import Finding, Severity, Stage
 
-SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 BROKEN_CHECK = "X000"  # the code of "a check could not run"
 
 
 def run(stage: Stage | str, context: Context) -> list[Finding]:
-    """Run every rule of a stage; a detector that breaks is reported, never fatal."""
+    """Run every rule of a stage, each with its own limits; a detector that breaks is
+    reported, never fatal."""
     stage = Stage(stage)
     found: list[Finding] = []
     for code, entry in sorted(RULES.items()):
         if entry.stage is not stage:
             continue
         try:
-            result = entry.detect(context)
+            result = entry.detect(context.for_rule(entry))
         except Exception as error:  # noqa: BLE001 - one broken detector must not sink the report
             found.append(Finding(code=BROKEN_CHECK, title="A check could not run",
                                  severity=Severity.INFO, stage=stage,
@@ -54,9 +67,10 @@ def run(stage: Stage | str, context: Context) -> list[Finding]:
 
 def by_output(per_output: list[tuple[str, list[Finding]]]) -> list[Finding]:
     """One list from each output's findings: what every output found alike (the inputs, the
-    optimizer) once, the rest marked with its output ("output 'size': targets span ...")."""
-    def key(item: Finding) -> tuple[str, str]:
-        return item.code, item.message
+    optimizer: the same code with the same evidence) once, the rest marked with its output
+    ("output 'size': targets span ...")."""
+    def key(item: Finding) -> tuple[str, str | None, str]:
+        return item.code, item.where, json.dumps(item.evidence, sort_keys=True, default=repr)
 
     shared = set.intersection(*({key(item) for item in found} for _, found in per_output))
     out = [item for item in per_output[0][1] if key(item) in shared]
@@ -69,12 +83,12 @@ def by_output(per_output: list[tuple[str, list[Finding]]]) -> list[Finding]:
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
+    return sorted(findings, key=lambda f: (f.severity.order, f.code))
 
 
 def get(code: str) -> Rule | None:
-    return RULES.get(code.upper())
+    return rule_of(code)
 
 
-__all__ = ["BROKEN_CHECK", "RULES", "Context", "Rule", "finding", "rule", "run", "ordered", "get",
-           "voiding"]
+__all__ = ["BROKEN_CHECK", "RULES", "Context", "Line", "Rule", "data_problems", "finding", "get",
+           "ordered", "rule", "rule_of", "run", "verdict_symptoms", "voiding", "with_symptom"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nanfix.capture.task import inputs_are_ids
+from nanfix.capture.task import TaskKind, inputs_are_ids
 from nanfix.capture.training_data import looks_like_pixels
-from nanfix.findings.catalog import Context, finding, rule
+from nanfix.findings.catalog import Context, Line, rule
 from nanfix.records import Severity, Stage
 
 # How many rows, columns and values an evidence list shows.
@@ -173,7 +173,7 @@ def _listed(values, total: int) -> str:
     return shown + (", ..." if total > len(values) else "")
 
 
-def _nonfinite_finding(code: str, what: str, stats: ArrayStatistics):
+def _nonfinite_finding(context: Context, what: str, stats: ArrayStatistics):
     rows = _first(stats.nonfinite_rows)
     columns = stats.nonfinite_columns[:SHOWN]
     positions = stats.positions(columns)
@@ -195,8 +195,7 @@ def _nonfinite_finding(code: str, what: str, stats: ArrayStatistics):
         f"{kinds} value(s) in the {what}, in {len(stats.nonfinite_rows)} of {stats.rows} rows "
         f"({_listed(rows, len(stats.nonfinite_rows))}){where_in_row}"
     )
-    return finding(
-        code,
+    return context.finding(
         message,
         nan=stats.nan,
         inf=stats.inf,
@@ -214,19 +213,36 @@ def _nonfinite_finding(code: str, what: str, stats: ArrayStatistics):
     "Inputs contain NaN or Inf",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
-    explanation="""
-Some input values are NaN or Inf before training even starts. The first batch that contains
-one makes the forward pass, the loss and every gradient NaN, and one NaN gradient turns every
-weight into NaN: from then on the model predicts NaN for everything.
-The evidence names the rows and columns. Usual causes: missing values read from a CSV, a
-division by a zero standard deviation when standardising a constant column, log of 0.
-Fill or drop those rows (np.nan_to_num, df.fillna, df.dropna), or fix the preprocessing step.""",
+    data_problem=True,
+    points_at=Line.FIT,
 )
 def nonfinite_inputs(context: Context):
+    """
+    ## What it means
+    Some values of the training inputs are NaN or Inf before training even starts (for a model with
+    several inputs, the first input array is checked). The evidence names the rows and columns.
+
+    ## Why it matters
+    The first batch that contains one makes the forward pass, the loss and every gradient NaN, and one
+    NaN gradient turns every weight into NaN: from then on the model predicts NaN for everything and
+    Keras prints `loss: nan`, whatever the learning rate. Usual causes: missing values read from a
+    CSV, a division by a zero standard deviation when standardising a constant column, log of 0.
+
+    ## How to fix
+    Fill or drop those rows (np.nan_to_num, df.fillna, df.dropna), or fix the preprocessing step that
+    made them. nanfix measures dropping the rows and replacing the values with the feature's mean.
+
+    ## Example
+    ```python
+    x_train = (x_train - x_train.mean(0)) / x_train.std(0)  # before: 0 / 0 in a constant column
+    x_train = (x_train - x_train.mean(0)) / (x_train.std(0) + 1e-7)  # after
+    x_train = np.nan_to_num(x_train)  # after: and fill what the CSV left missing
+    ```
+    """
     stats = input_statistics(context)
     if stats is None or stats.nonfinite == 0:
         return None
-    return _nonfinite_finding("D101", "inputs", stats)
+    return _nonfinite_finding(context, "inputs", stats)
 
 
 @rule(
@@ -236,18 +252,36 @@ def nonfinite_inputs(context: Context):
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-Some target values are NaN or Inf. The loss of any batch that contains one is NaN, so its
-gradients are NaN and the weights are poisoned at the first such batch: `loss: nan` from then
-on, whatever the model or the learning rate.
-The evidence names the rows. Drop them or fill them with a valid value; for classification,
-check how the labels were encoded (a missing category mapped to NaN).""",
+    data_problem=True,
+    points_at=Line.FIT,
 )
 def nonfinite_targets(context: Context):
+    """
+    ## What it means
+    Some target values are NaN or Inf (for a model with several outputs, the first target array is
+    checked). The evidence names the rows.
+
+    ## Why it matters
+    The loss of any batch that contains one is NaN, so its gradients are NaN and the weights are
+    poisoned at the first such batch: `loss: nan` from then on, whatever the model or the learning
+    rate. Because the targets are what the loss scores, nanfix calls no training healthy while this
+    finding stands.
+
+    ## How to fix
+    Drop those rows or fill them with a valid value; for classification, check how the labels were
+    encoded (a missing category mapped to NaN). nanfix measures dropping the rows.
+
+    ## Example
+    ```python
+    y_train = df["price"].to_numpy()  # before: NaN where the price is missing
+    df = df.dropna(subset=["price"])  # after
+    y_train = df["price"].to_numpy()  # after
+    ```
+    """
     stats = target_statistics(context)
     if stats is None or stats.nonfinite == 0:
         return None
-    return _nonfinite_finding("D102", "targets", stats)
+    return _nonfinite_finding(context, "targets", stats)
 
 
 @rule(
@@ -256,14 +290,30 @@ def nonfinite_targets(context: Context):
     "Some input features never change",
     Severity.INFO,
     stage=Stage.PREFLIGHT,
-    explanation="""
-Some input columns have the same value in every training row, so they carry no information.
-A few are harmless and normal for raw images (the blank border pixels of MNIST). They matter
-when you standardise: (x - mean) / std divides by a zero std and produces NaN. And when every
-column is constant the model cannot learn anything: check how the inputs were loaded.
-Drop constant columns, or standardise with a guard (std + 1e-7).""",
+    points_at=Line.FIT,
 )
 def constant_features(context: Context):
+    """
+    ## What it means
+    Some input columns have the same value in every training row, so they carry no information. When
+    every column is constant the finding is a warning instead of a note.
+
+    ## Why it matters
+    A few are harmless and normal for raw images (the blank border pixels of MNIST). They matter when
+    you standardise: (x - mean) / std divides by a zero std and produces NaN, and the first batch
+    then prints `loss: nan` (D101). When every column is constant the model cannot learn anything:
+    check how the inputs were loaded.
+
+    ## How to fix
+    Drop constant columns, or standardise with a guard (std + 1e-7).
+
+    ## Example
+    ```python
+    x = (x - x.mean(axis=0)) / x.std(axis=0)  # before: 0 / 0 = NaN in constant columns
+    x = x[:, x.std(axis=0) > 0]  # after: drop the constant columns
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)  # after: and guard the division
+    ```
+    """
     stats = input_statistics(context)
     if stats is None or stats.rows < 2:
         return None
@@ -283,8 +333,7 @@ def constant_features(context: Context):
             f"every input column is constant over {stats.rows} rows{value_note}: "
             "the inputs carry no information"
         )
-    return finding(
-        "D103",
+    return context.finding(
         message,
         severity=Severity.WARNING if every else None,
         constant_columns=int(constant.size),
@@ -301,21 +350,40 @@ def constant_features(context: Context):
     "Inputs far from unit scale",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The inputs reach magnitudes far above 1 (raw pixels 0..255, prices, counts). The first layer's
-pre-activations and its gradients grow with the input scale, so a learning rate that suits
-unit-scale inputs makes steps hundreds of times too large: the loss explodes to NaN, or ReLU
-units die and saturated sigmoids stop learning (the loss then sits at chance level).
-Scale the inputs: divide pixels by 255, or standardise each column, (x - mean) / std, with the
-statistics of the training set (keras.layers.Normalization does this inside the model).""",
+    limits={"scale": 10.0},  # inputs (or their spread) beyond this magnitude are unscaled
+    points_at=Line.FIT,
 )
 def unscaled_inputs(context: Context):
+    """
+    ## What it means
+    The inputs reach magnitudes far above 1 (raw pixels 0..255, prices, counts): their largest
+    magnitude or their standard deviation is above 10 by default. Inputs that feed an Embedding are
+    token ids, not a scale, and are not judged.
+
+    ## Why it matters
+    The first layer's pre-activations and its gradients grow with the input scale, so a learning rate
+    that suits unit-scale inputs makes steps hundreds of times too large. The loss explodes to NaN,
+    or ReLU units die and saturated sigmoids stop learning, and the loss then sits at chance level
+    (2.3026 for ten classes) epoch after epoch.
+
+    ## How to fix
+    Scale the inputs: divide pixels by 255, or standardise each column, (x - mean) / std, with the
+    statistics of the training set (keras.layers.Normalization does this inside the model). nanfix
+    measures dividing by 255, standardising and min-max scaling.
+
+    ## Example
+    ```python
+    model.fit(x_train, y_train, epochs=5)  # before: pixels 0..255
+    x_train = x_train.astype("float32") / 255.0  # after
+    model.fit(x_train, y_train, epochs=5)  # after
+    ```
+    """
     if inputs_are_ids(context.model):  # token ids: their size is a vocabulary, not a scale
         return None
     stats = input_statistics(context)
     if stats is None or not np.isfinite(stats.minimum):
         return None
-    limit = context.thresholds.input_scale_limit
+    limit = context.limits.scale
     largest = stats.largest_magnitude
     if largest <= limit and stats.std <= limit:
         return None
@@ -334,8 +402,7 @@ def unscaled_inputs(context: Context):
         f"{stats.std:.3g}; {large_columns} of {stats.columns} columns exceed "
         f"{limit:g} in magnitude): {note}"
     )
-    return finding(
-        "D104",
+    return context.finding(
         message,
         x_min=stats.minimum,
         x_max=stats.maximum,
@@ -354,25 +421,43 @@ def unscaled_inputs(context: Context):
     "Regression targets far from unit scale",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The regression targets reach magnitudes in the hundreds or more (prices, counts, years). A
-squared-error loss on such targets starts at the square of that scale, and its gradients are
-as large: with an ordinary learning rate the first steps overshoot and the loss explodes to
-Inf/NaN, or the optimiser spends the whole budget just moving the output bias.
-Standardise the targets, y_scaled = (y - mean) / std (or divide by a typical value), train on
-those, and invert the transform on predictions; or use a loss with bounded gradients (Huber).""",
+    limits={"scale": 100.0},  # regression targets beyond this magnitude are large
+    points_at=Line.FIT,
 )
 def large_regression_targets(context: Context):
-    if context.task is None or context.task.kind != "regression":
+    """
+    ## What it means
+    The task is a regression and its targets reach magnitudes above 100 by default (prices, counts,
+    years).
+
+    ## Why it matters
+    A squared-error loss on such targets starts at the square of that scale, and its gradients are as
+    large: with an ordinary learning rate the first steps overshoot and the loss explodes to Inf/NaN,
+    or the optimiser spends the whole budget just moving the output bias. The Keras log starts at a
+    huge loss (1e4 and up) that blows up or creeps down slowly.
+
+    ## How to fix
+    Standardise the targets, y_scaled = (y - mean) / std (or divide by a typical value), train on
+    those, and invert the transform on predictions; or use a loss with bounded gradients (Huber).
+    nanfix measures standardised targets.
+
+    ## Example
+    ```python
+    model.fit(x_train, y_train)  # before: prices in the hundreds of thousands
+    mean, std = y_train.mean(), y_train.std()  # after
+    model.fit(x_train, (y_train - mean) / std)  # after
+    price = model.predict(x_test) * std + mean  # after: back to prices
+    ```
+    """
+    if context.task is None or context.task.kind is not TaskKind.REGRESSION:
         return None
     stats = target_statistics(context)
     if stats is None or not np.isfinite(stats.minimum):
         return None
     largest = stats.largest_magnitude
-    if largest <= context.thresholds.target_scale_limit:
+    if largest <= context.limits.scale:
         return None
-    return finding(
-        "D105",
+    return context.finding(
         f"regression targets span {stats.minimum:g}..{stats.maximum:g} (mean "
         f"{stats.mean:.4g}, std {stats.std:.4g}): standardise them and invert the "
         "transform on predictions",

@@ -15,28 +15,29 @@ from nanfix.capture.task import (
     CATEGORICAL_LOSSES,
     REGRESSION_LOSSES,
     SPARSE_LOSSES,
+    Activation,
+    LabelFormat,
     output_layer,
 )
 from nanfix.findings.arrays import SHOWN, target_statistics
-from nanfix.findings.catalog import Context, finding, rule
+from nanfix.findings.catalog import Context, rule
 from nanfix.findings.model import origin_of, output_rank, output_units, single_output
 from nanfix.records import Severity, Stage
 
 # What each output activation can produce (None: unbounded on that side).
 ACTIVATION_RANGES = {
-    "sigmoid": (0.0, 1.0),
-    "hard_sigmoid": (0.0, 1.0),
-    "softmax": (0.0, 1.0),
-    "tanh": (-1.0, 1.0),
-    "hard_tanh": (-1.0, 1.0),
-    "soft_sign": (-1.0, 1.0),
-    "softsign": (-1.0, 1.0),
-    "relu": (0.0, None),
-    "softplus": (0.0, None),
-    "exponential": (0.0, None),
-    "relu6": (0.0, 6.0),
-    "elu": (-1.0, None),
-    "selu": (-1.7581, None),
+    Activation.SIGMOID: (0.0, 1.0),
+    Activation.HARD_SIGMOID: (0.0, 1.0),
+    Activation.SOFTMAX: (0.0, 1.0),
+    Activation.TANH: (-1.0, 1.0),
+    Activation.HARD_TANH: (-1.0, 1.0),
+    Activation.SOFTSIGN: (-1.0, 1.0),
+    Activation.RELU: (0.0, None),
+    Activation.SOFTPLUS: (0.0, None),
+    Activation.EXPONENTIAL: (0.0, None),
+    Activation.RELU6: (0.0, 6.0),
+    Activation.ELU: (-1.0, None),
+    Activation.SELU: (-1.7581, None),
 }
 
 
@@ -90,16 +91,32 @@ def _rows_where(mask: np.ndarray) -> list[int]:
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-Keras has two cross-entropies for one-of-K classification and they want different labels:
-categorical_crossentropy wants one-hot rows (shape (n, K)), sparse_categorical_crossentropy
-wants one integer class id per sample (shape (n,) or (n, 1)). Given the other format, training
-either fails with a shape error or, worse, broadcasts a (n, 1) column against (n, K)
-predictions and trains on a meaningless loss.
-Change the loss to match the labels (the simplest fix), or convert the labels:
-keras.utils.to_categorical(y, K) gives one-hot rows, np.argmax(y, axis=-1) gives class ids.""",
 )
 def label_format_mismatch(context: Context):
+    """
+    ## What it means
+    The labels are in the other format from the one the loss expects: one-hot rows under
+    sparse_categorical_crossentropy, or one value per sample (class ids) under
+    categorical_crossentropy on an output of several units.
+
+    ## Why it matters
+    Keras has two cross-entropies for one-of-K classification and they want different labels:
+    categorical_crossentropy wants one-hot rows (shape (n, K)), sparse_categorical_crossentropy wants
+    one integer class id per sample (shape (n,) or (n, 1)). Given the other format, Keras 3 stops at
+    the first batch with a shape ValueError ("must have the same rank", "must have the same shape",
+    "must have rank (ndim) `target.ndim - 1`"), so nothing is trained.
+
+    ## How to fix
+    Change the loss to match the labels (the simplest fix, and the one nanfix measures), or convert
+    the labels: keras.utils.to_categorical(y, K) gives one-hot rows, np.argmax(y, axis=-1) gives
+    class ids.
+
+    ## Example
+    ```python
+    model.compile(optimizer="adam", loss="categorical_crossentropy")  # before: y holds class ids
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")  # after
+    ```
+    """
     y = _targets(context)
     family = loss_family(context.task)
     if y is None or family not in ("sparse", "categorical"):
@@ -107,8 +124,7 @@ def label_format_mismatch(context: Context):
     units = output_units(context.model)
     where = context.origin("compile")
     if family == "sparse" and _one_hot_shaped(y, context):
-        return finding(
-            "L201",
+        return context.finding(
             f"targets have shape {list(y.shape)} (one-hot rows of width {y.shape[-1]}) "
             f"but the loss is {context.task.loss_name}, which wants one class id per sample: "
             "use categorical_crossentropy, or pass np.argmax(y, axis=-1)",
@@ -122,8 +138,7 @@ def label_format_mismatch(context: Context):
         values = _finite(y)
         ids = values.size and bool(np.all(np.mod(values, 1) == 0)) and values.min() >= 0
         kind = "integer class ids" if ids else "one value per sample"
-        return finding(
-            "L201",
+        return context.finding(
             f"targets have shape {list(y.shape)} ({kind}) but the loss is "
             f"{context.task.loss_name} on {units} output units, which wants one-hot rows: "
             f"use sparse_categorical_crossentropy, or keras.utils.to_categorical(y, {units})",
@@ -143,16 +158,33 @@ def label_format_mismatch(context: Context):
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-The labels name classes the model cannot output. With sparse_categorical_crossentropy every
-class id must lie in [0, K) for an output of K units: an id of K or more (labels counted from
-1, or a class added later) or a negative id makes the loss read outside the prediction row,
-giving an error on GPU and a NaN or garbage loss on CPU. With one-hot labels the row width must
-equal the number of output units.
-Make the output layer as wide as the number of classes, or re-encode the labels to 0..K-1
-(e.g. y - 1 when they start at 1, or sklearn's LabelEncoder).""",
+    data_problem=True,
 )
 def labels_out_of_range(context: Context):
+    """
+    ## What it means
+    The labels name classes the model cannot output. With sparse_categorical_crossentropy some
+    whole-number class id is negative or at least K for an output of K units; with one-hot labels
+    the row width differs from the number of output units.
+
+    ## Why it matters
+    Every class id must lie in [0, K): an id of K or more (labels counted from 1, or a class added
+    later) or a negative id makes the loss read outside the prediction row. TensorFlow raises an
+    InvalidArgumentError on CPU ("Received a label value of 10 which is outside the valid range of
+    [0, 10)") and returns NaN for those rows on GPU, where the log shows `loss: nan` with no error.
+    A one-hot row of the wrong width fails with a shape error.
+
+    ## How to fix
+    Make the output layer as wide as the number of classes, or re-encode the labels to 0..K-1 (e.g.
+    y - 1 when they start at 1, or sklearn's LabelEncoder). nanfix measures counting the ids from 0
+    and dropping the rows whose id is out of range.
+
+    ## Example
+    ```python
+    keras.layers.Dense(10, activation="softmax")  # before: the labels run 1..10
+    y_train = y_train - 1  # after: labels 0..9 for the same 10 units
+    ```
+    """
     y = _targets(context)
     family = loss_family(context.task)
     units = output_units(context.model)
@@ -167,8 +199,7 @@ def labels_out_of_range(context: Context):
         if count == 0:
             return None
         bad = np.unique(values[outside])
-        return finding(
-            "L202",
+        return context.finding(
             f"{count} label(s) lie outside 0..{units - 1} for an output of {units} "
             f"units (values {', '.join(f'{v:g}' for v in bad[:SHOWN])}; rows "
             f"{', '.join(str(r) for r in _rows_where(outside))})",
@@ -180,10 +211,9 @@ def labels_out_of_range(context: Context):
             label_max=float(values[whole].max()),
             output_units=units,
         )
-    one_hot = family == "categorical" or context.task.label_format == "onehot"
+    one_hot = family == "categorical" or context.task.label_format is LabelFormat.ONEHOT
     if one_hot and _one_hot_shaped(y, context) and y.shape[-1] != units:
-        return finding(
-            "L202",
+        return context.finding(
             f"one-hot targets have {y.shape[-1]} columns but the output layer has {units} units",
             where=origin_of(output_layer(context.model)),
             width=int(y.shape[-1]),
@@ -207,15 +237,30 @@ def _scaled_note(values: np.ndarray) -> str:
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-The loss expects class labels but the targets are not labels: fractional values where
-integer class ids are expected, or one-hot rows that are negative or do not sum to 1. The
-common cause is scaling the labels together with the inputs (y / 255) or normalising a whole
-table including its label column. The loss then trains toward fractions of classes: it may
-run without error, but it learns nothing useful, or goes NaN for negative values.
-Keep labels as integers 0..K-1 (or one-hot rows of 0s and a single 1); scale only the inputs.""",
+    data_problem=True,
 )
 def labels_not_class_ids(context: Context):
+    """
+    ## What it means
+    The loss expects class labels but the targets are not labels: fractional values where a sparse
+    loss expects integer class ids, or, under categorical_crossentropy, one-hot rows that are negative
+    or do not sum to 1 (0/1 rows with several 1s are multi-label: P306).
+
+    ## Why it matters
+    The common cause is scaling the labels together with the inputs (y / 255) or normalising a whole
+    table including its label column. The loss then trains toward fractions of classes: it may run
+    without error, but it learns nothing useful, or goes NaN for negative values.
+
+    ## How to fix
+    Keep labels as integers 0..K-1 (or one-hot rows of 0s and a single 1); scale only the inputs.
+    When the labels look divided by 255, 100 or 10, nanfix measures undoing that scaling.
+
+    ## Example
+    ```python
+    x_train, y_train = x_train / 255.0, y_train / 255.0  # before
+    x_train = x_train / 255.0  # after: y_train keeps its class ids 0..9
+    ```
+    """
     y = _targets(context)
     family = loss_family(context.task)
     if y is None:
@@ -230,8 +275,7 @@ def labels_not_class_ids(context: Context):
             return None
         examples = np.unique(values[fractional])[:SHOWN]
         note = _scaled_note(values[finite])
-        return finding(
-            "L203",
+        return context.finding(
             f"{count} of {values.size} class ids are not whole numbers (e.g. "
             f"{', '.join(f'{v:.4g}' for v in examples)}): {note}",
             count=count,
@@ -260,8 +304,7 @@ def labels_not_class_ids(context: Context):
             if off.any() and not negative.any()
             else ("one-hot labels are 0s and a single 1")
         )
-        return finding(
-            "L203",
+        return context.finding(
             f"{'; '.join(problems)} of {rows.shape[0]} one-hot rows: {note}",
             negative_rows=int(negative.sum()),
             rows_not_summing_to_one=int(off.sum()),
@@ -304,17 +347,35 @@ def _elementwise_targets(context: Context) -> bool:
     "Targets the model cannot produce",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
+    # targets the output cannot produce are an error (not a warning) from this share of the rows
+    limits={"error_share": 0.10},
     voids_task=True,
-    explanation="""
-Some targets lie outside what the model can output: outside 0..1 for a sigmoid or softmax
-output (and for binary cross-entropy, whose targets are probabilities), below 0 for
-relu/softplus, outside -1..1 for tanh. The model can never reach them, so the output units
-saturate, their gradients vanish and training stalls; with binary cross-entropy the loss is
-unbounded below, which drives the outputs to the clip limits and can end in NaN.
-Rescale the targets into the output's range (y / 255 for 0..255 masks; class ids belong with a
-softmax and sparse_categorical_crossentropy), or use a linear output for unbounded targets.""",
 )
 def targets_outside_output_range(context: Context):
+    """
+    ## What it means
+    Some targets lie outside what the model can output: outside 0..1 for a sigmoid or softmax output
+    (and for binary cross-entropy, whose targets are probabilities), below 0 for relu/softplus,
+    outside -1..1 for tanh. It is an error for binary cross-entropy, or when 10% or more of the
+    targets are out of reach by default; a warning below that.
+
+    ## Why it matters
+    The model can never reach them, so the output units saturate, their gradients vanish and training
+    stalls; with binary cross-entropy the loss is unbounded below, which drives the outputs to the
+    clip limits and can end in NaN. The log shows a loss stuck at a floor, or one that goes negative
+    under binary cross-entropy.
+
+    ## How to fix
+    Rescale the targets into the output's range (y / 255 for 0..255 masks; class ids belong with a
+    softmax and sparse_categorical_crossentropy), or use a linear output for unbounded targets.
+    nanfix measures rescaled targets, repaired data and a matching output/loss pair.
+
+    ## Example
+    ```python
+    model.compile(optimizer="adam", loss="binary_crossentropy")  # before: masks in 0..255
+    y_train = y_train / 255.0  # after: masks in 0..1
+    ```
+    """
     stats = target_statistics(context)
     allowed = _reachable_range(context)
     if stats is None or allowed is None or not np.isfinite(stats.minimum):
@@ -332,7 +393,7 @@ def targets_outside_output_range(context: Context):
         return None
     share = count / max(1, int(np.isfinite(y).sum()))
     binary = loss_family(context.task) == "binary"
-    severity = Severity.ERROR if binary or share >= context.thresholds.unreachable_error_share else Severity.WARNING
+    severity = Severity.ERROR if binary or share >= context.limits.error_share else Severity.WARNING
     bounds = f"{'-inf' if low is None else f'{low:g}'}..{'inf' if high is None else f'{high:g}'}"
     note = ""
     if stats.integer_valued and stats.minimum >= 0 and stats.maximum > 1:
@@ -344,8 +405,7 @@ def targets_outside_output_range(context: Context):
         elif stats.maximum <= 255:
             note = "; these look like raw 0..255 values: divide by 255"
     where = context.origin("compile") if binary else origin_of(output_layer(context.model))
-    return finding(
-        "L204",
+    return context.finding(
         f"{count} of {y.size} targets ({share:.0%}) lie outside {bounds}, the "
         f"range of {reason} (targets span {stats.minimum:g}..{stats.maximum:g}){note}",
         severity=severity,
@@ -369,7 +429,7 @@ def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray
     if family == "sparse" and not _one_hot_shaped(y, context):
         finite = values[np.isfinite(values)]
         return np.trunc(finite).astype(np.int64), "once cast to the integer class ids the loss reads"
-    if _one_hot_shaped(y, context) and (family == "categorical" or context.task.label_format == "onehot"):
+    if _one_hot_shaped(y, context) and (family == "categorical" or context.task.label_format is LabelFormat.ONEHOT):
         rows = values.reshape(-1, values.shape[-1])
         rows = rows[np.isfinite(rows).all(axis=1)]
         return np.argmax(rows, axis=1), "as the hot column of each one-hot row"
@@ -385,16 +445,31 @@ def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-Every training target is the same value, or the same class once the loss reads it (a sparse
-cross-entropy casts its labels to integers, so labels divided by 255 with the images all become
-class 0). There is nothing to learn: the model outputs that one answer, the loss falls to about
-zero and the accuracy reads 1.0 from the first steps, which looks like a perfect training and is
-none. It is not a training problem that a learning rate or an optimizer can fix.
-Check how the targets were built: keep class labels as integers 0..K-1 (scale only the inputs),
-check that the label column is the one you meant, and that the data were not filtered to one class.""",
 )
 def degenerate_targets(context: Context):
+    """
+    ## What it means
+    Every training target is the same value, or the same class once the loss reads it (a sparse
+    cross-entropy casts its labels to integers, so labels divided by 255 with the images all become
+    class 0).
+
+    ## Why it matters
+    There is nothing to learn: the model outputs that one answer, the loss falls to about zero and,
+    for a classifier, the accuracy reads 1.0 from the first steps, which looks like a perfect
+    training and is none. It is not a training problem that a learning rate or an optimizer can fix,
+    and nanfix calls no training healthy while this finding stands.
+
+    ## How to fix
+    Check how the targets were built: keep class labels as integers 0..K-1 (scale only the inputs),
+    check that the label column is the one you meant, and that the data were not filtered to one
+    class.
+
+    ## Example
+    ```python
+    y_train = (y_train / 255).astype("int32")  # before: every label becomes 0
+    y_train = y_train.astype("int32")  # after: class ids 0..9
+    ```
+    """
     y = _targets(context)
     if y is None or y.shape[0] < 2:
         return None
@@ -412,8 +487,7 @@ def degenerate_targets(context: Context):
     spread = f" (the labels span {raw.min():.4g}..{raw.max():.4g})" \
         if how and raw.size and raw.min() != raw.max() else ""
     what = f"class {shown}" if how else f"the value {shown}"
-    return finding(
-        "L205",
+    return context.finding(
         f"all {values.shape[0]} targets are {what}{' ' + how if how else ''}{spread}: a loss "
         "near 0 and an accuracy of 1.0 will mean nothing",
         where=context.origin("fit"),

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nanfix.capture.task import layer_activation, output_layer
-from nanfix.findings.catalog import Context, finding, rule
+from nanfix.findings.catalog import Context, rule
 from nanfix.records import Severity, Stage
 
 # How many layer names an evidence list shows.
@@ -186,16 +186,32 @@ def _named(layer: Any) -> str:
     "Layers stacked with no activation between them",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-Two or more Dense (or convolution) layers follow each other with no activation between them.
-A layer without an activation is an affine map, and affine maps compose into one affine map:
-W2 (W1 x + b1) + b2 = W x + b. The extra layer adds parameters and makes the optimisation
-worse conditioned (larger, correlated steps) without adding any capacity. When the whole
-network is linear it can only fit a linear function of the inputs, whatever its size.
-Give the hidden layers a non-linearity: Dense(n, activation="relu") (or "sigmoid"/"tanh"
-for small networks), keeping only the output layer's own activation (softmax/sigmoid/linear).""",
 )
 def stacked_linear_layers(context: Context):
+    """
+    ## What it means
+    Two or more Dense (or convolution) layers follow each other with no activation between them,
+    directly or through layers that keep the map linear (Dropout, Flatten, Reshape,
+    BatchNormalization, average pooling). When the whole network is linear the finding is an error.
+
+    ## Why it matters
+    A layer without an activation is an affine map, and affine maps compose into one affine map:
+    W2 (W1 x + b1) + b2 = W x + b. The extra layer adds parameters and makes the optimisation worse
+    conditioned (larger, correlated steps) without adding any capacity. When the whole network is
+    linear it can only fit a linear function of the inputs, whatever its size.
+
+    ## How to fix
+    Give the hidden layers a non-linearity: Dense(n, activation="relu") (or "sigmoid"/"tanh" for
+    small networks), keeping only the output layer's own activation (softmax/sigmoid/linear). nanfix
+    measures adding the missing activations.
+
+    ## Example
+    ```python
+    keras.layers.Dense(64),  # before: no activation
+    keras.layers.Dense(64, activation="relu"),  # after
+    keras.layers.Dense(10, activation="softmax"),  # the output layer keeps its own
+    ```
+    """
     whole = _whole_network_linear(context.model)
     found = []
     for chain in _linear_chains(context.model):
@@ -212,8 +228,7 @@ def stacked_linear_layers(context: Context):
                 f"give {', '.join(layer.name for layer in missing)} an activation (e.g. relu)"
             )
         found.append(
-            finding(
-                "M401",
+            context.finding(
                 message,
                 where=origin_of(missing[0]),
                 severity=Severity.ERROR if whole else None,
@@ -318,15 +333,34 @@ def _describe_initializer(config: dict | None) -> str:
     "Initial weights far larger than Glorot/He",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-A layer starts with weights (or biases) far larger than the Glorot/He scale, about
-sqrt(2 / fan_in) for its number of inputs. With N(0, 1) weights on a 784-input layer each
-pre-activation has a standard deviation near sqrt(784) = 28 instead of about 1: sigmoid/tanh
-units saturate, softmax outputs hit exactly 0 and 1 (log(0) in the loss), and the first
-gradients are huge, so training explodes to NaN or stalls from the start.
-Keep Keras' defaults (glorot_uniform kernels, zero biases), or use he_normal before relu.""",
+    # a kernel drawn at this many times the Glorot/He scale is large; a bias drawn at this scale
+    # or more is large (biases usually start at 0)
+    limits={"kernel_factor": 5.0, "bias_scale": 1.0},
 )
 def large_initializer(context: Context):
+    """
+    ## What it means
+    A Dense or convolution layer starts with weights far larger than the Glorot/He scale, about
+    sqrt(2 / fan_in) for its number of inputs: more than 5 times that scale by default, or biases of
+    scale 1 or more (biases usually start at 0).
+
+    ## Why it matters
+    With N(0, 1) weights on a 784-input layer each pre-activation has a standard deviation near
+    sqrt(784) = 28 instead of about 1: sigmoid/tanh units saturate, softmax outputs hit exactly 0 and
+    1 (log(0) in the loss), and the first gradients are huge, so training explodes to NaN or stalls
+    from the first epoch.
+
+    ## How to fix
+    Keep Keras' defaults (glorot_uniform kernels, zero biases), or use he_normal before relu. nanfix
+    measures those initialisers, and BatchNormalization between the layers.
+
+    ## Example
+    ```python
+    init = keras.initializers.RandomNormal(mean=0.0, stddev=1.0)  # before
+    keras.layers.Dense(128, activation="relu", kernel_initializer=init)  # before
+    keras.layers.Dense(128, activation="relu", kernel_initializer="he_normal")  # after
+    ```
+    """
     found = []
     for layer in _layers(context.model):
         kernel = getattr(layer, "kernel", None) if is_weight_layer(layer) else None
@@ -340,7 +374,7 @@ def large_initializer(context: Context):
         if scale is None:
             scale = _measured_scale(kernel)
         ratio = scale / max(glorot, he) if scale is not None else 0.0
-        if ratio > context.thresholds.init_scale_factor:
+        if ratio > context.limits.kernel_factor:
             problems.append(
                 f"kernel {_describe_initializer(kernel_config)} draws weights of scale "
                 f"{scale:.3g}, {ratio:.0f}x the Glorot/He scale ({glorot:.3g}/{he:.3g} for "
@@ -359,7 +393,7 @@ def large_initializer(context: Context):
             bias_scale = initial_scale(bias_config, fan_in, fan_out)
             if bias_scale is None:
                 bias_scale = _measured_scale(bias)
-            if bias_scale is not None and bias_scale >= context.thresholds.bias_scale_limit:
+            if bias_scale is not None and bias_scale >= context.limits.bias_scale:
                 problems.append(
                     f"bias {_describe_initializer(bias_config)} draws biases of scale "
                     f"{bias_scale:.3g} (biases usually start at 0)"
@@ -369,8 +403,7 @@ def large_initializer(context: Context):
                 )
         if problems:
             found.append(
-                finding(
-                    "M402",
+                context.finding(
                     f"{_named(layer)}: " + "; ".join(problems),
                     where=origin_of(layer),
                     layer=layer.name,
@@ -398,16 +431,32 @@ def _policy_name(thing: Any) -> str | None:
     "float16 training without loss scaling",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The model computes in float16 but the optimizer is not a LossScaleOptimizer. float16 holds
-numbers only from about 6e-8 to 65504: small gradients underflow to 0 (nothing is learned)
-and large activations or losses overflow to Inf, then NaN. Loss scaling multiplies the loss
-before the backward pass and divides the gradients after it, skipping steps that overflow.
-Keras wraps the optimizer itself for the "mixed_float16" policy unless compile() was given
-auto_scale_loss=False; with the pure "float16" policy it never does. Use "mixed_float16"
-(float32 weights), or wrap the optimizer: keras.optimizers.LossScaleOptimizer(optimizer).""",
 )
 def float16_without_loss_scaling(context: Context):
+    """
+    ## What it means
+    The model (or some of its layers) computes in float16 ("float16" or "mixed_float16" policy) but
+    the optimizer is not a LossScaleOptimizer.
+
+    ## Why it matters
+    float16 holds numbers only from about 6e-8 to 65504: small gradients underflow to 0 (nothing is
+    learned) and large activations or losses overflow to Inf, then NaN. Loss scaling multiplies the
+    loss before the backward pass and divides the gradients after it, skipping steps that overflow.
+    Keras wraps the optimizer itself when the model's policy is "mixed_float16", unless compile() was
+    given auto_scale_loss=False; with the pure "float16" policy it never does.
+
+    ## How to fix
+    Use "mixed_float16" (float32 weights), or wrap the optimizer:
+    keras.optimizers.LossScaleOptimizer(optimizer). nanfix measures training in float32 and the
+    wrapped optimizer.
+
+    ## Example
+    ```python
+    keras.config.set_dtype_policy("float16")  # before
+    keras.config.set_dtype_policy("mixed_float16")  # after: Keras scales the loss itself
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam())  # after, or wrap it
+    ```
+    """
     optimizer = context.optimizer
     if optimizer is None or type(optimizer).__name__ == "LossScaleOptimizer":
         return None
@@ -421,8 +470,7 @@ def float16_without_loss_scaling(context: Context):
         return None
     policy = model_policy if model_policy in HALF_POLICIES else half[0][1]
     half_layers = [name for name, _ in half]
-    return finding(
-        "M403",
+    return context.finding(
         f"the model computes in {policy} ({len(half_layers)} layers) but the "
         f"optimizer {type(optimizer).__name__} does not scale the loss: wrap it in "
         "keras.optimizers.LossScaleOptimizer",
@@ -450,15 +498,30 @@ def regularization_factors(layer: Any) -> dict[str, float]:
 
 @rule("M404", "dominant-regularization", "Regularisation that outweighs the data", Severity.WARNING,
       stage=Stage.PREFLIGHT,
-      explanation="""
-A layer's l1/l2 penalty factor is so large (0.1 and up; the usual values are 1e-5 .. 1e-3) that
-the penalty, summed over every weight, outweighs the data term of the loss: the fastest way to
-lower the total loss is to shrink every weight to zero, so the model ends up predicting a
-constant and the loss stalls at the penalty's floor.
-Use a factor of 1e-4 (keras.regularizers.L2(1e-4)) or remove the regularizer; raise it slowly
-only if the model overfits.""")
+      limits={"factor": 0.1})  # an l1/l2 factor of this much or more outweighs the data
 def dominant_regularization(context: Context):
-    limit = context.thresholds.regularization_limit
+    """
+    ## What it means
+    A layer's l1/l2 penalty factor (kernel, bias or activity regularizer) is 0.1 or more by default;
+    the usual values are 1e-5 .. 1e-3.
+
+    ## Why it matters
+    The penalty, summed over every weight, outweighs the data term of the loss: the fastest way to
+    lower the total loss is to shrink every weight to zero, so the model ends up predicting a
+    constant and the loss stalls at the penalty's floor. Keras adds the penalty to the loss it
+    prints, so the log shows a loss that stops falling early, with accuracy near chance.
+
+    ## How to fix
+    Use a factor of 1e-4 (keras.regularizers.L2(1e-4)) or remove the regularizer; raise it slowly only
+    if the model overfits. nanfix measures the factor 1e-4.
+
+    ## Example
+    ```python
+    keras.layers.Dense(64, activation="relu", kernel_regularizer=keras.regularizers.L2(1.0))  # before
+    keras.layers.Dense(64, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-4))  # after
+    ```
+    """
+    limit = context.limits.factor
     heavy = []
     for layer in _layers(context.model):
         for key, factor in regularization_factors(layer).items():
@@ -467,8 +530,10 @@ def dominant_regularization(context: Context):
     if not heavy:
         return None
     factor, layer, key = max(heavy, key=lambda item: item[0])
-    return finding("M404", f"{_named(layer)} has {key} with factor {factor:g} "
+    return context.finding(f"{_named(layer)} has {key} with factor {factor:g} "
                            f"({len(heavy)} regularizer(s) at {limit:g} or more): the penalty "
                            "outweighs the data",
-                   where=origin_of(layer), layer=layer.name, factor=factor,
-                   layers=sorted({item[1].name for item in heavy}))
+                           where=origin_of(layer), layer=layer.name, factor=factor,
+                           layers=sorted({item[1].name for item in heavy}),
+                           regularizers=[{"layer": item[1].name, "key": item[2], "factor": item[0]}
+                                         for item in heavy])

@@ -13,7 +13,7 @@ import inspect
 import os
 from typing import Any
 
-from nanfix.findings.catalog import Context, finding, rule
+from nanfix.findings.catalog import Context, Line, rule
 from nanfix.findings.numerics import runs_of, seeds_of
 from nanfix.records import Severity, Stage
 
@@ -60,15 +60,32 @@ def learning_rate_of(optimizer: Any) -> tuple[float | None, str | None]:
     "Learning rate far outside the usual range",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The learning rate is far from the range this optimizer is normally used with. Too large, and
-every step overshoots: the loss oscillates, explodes, and ends in NaN (SGD at 3.0 on unscaled
-inputs, Adam at 0.1). Too small, and the weights barely move: the loss looks stuck at its
-starting value for the whole run, which is easy to mistake for a bug elsewhere.
-Usual ranges: SGD 1e-3 .. 0.1 (up to 1 with care), Adam/RMSprop/Nadam/Adamax 1e-5 .. 1e-3
-(Keras' default 1e-3). nanfix's lr sweep measures which value trains this model.""",
+    points_at=Line.OPTIMIZER,
 )
 def learning_rate_out_of_range(context: Context):
+    """
+    ## What it means
+    The learning rate (for a schedule, its largest value at steps 0, 10, 100, 1000 and 10000) lies
+    outside the range nanfix takes as usual for this optimizer: 1e-5..1 for SGD and Adagrad,
+    1e-6..1e-2 for Adam, AdamW, Nadam, Adamax, RMSprop and Lamb, 1e-7..1e-3 for Lion, 1e-5..10 for
+    Adadelta. Other optimizers are not judged.
+
+    ## Why it matters
+    Too large, and every step overshoots: the loss oscillates, explodes, and ends in NaN (SGD at 3.0
+    on unscaled inputs, Adam at 0.1). Too small, and the weights barely move: the loss looks stuck
+    at its starting value for the whole run, which is easy to mistake for a bug elsewhere.
+
+    ## How to fix
+    Start inside the range where these optimizers usually train: SGD 1e-3 .. 0.1, Adam/RMSprop/
+    Nadam/Adamax 1e-5 .. 1e-3 (Keras' default 1e-3). nanfix's lr sweep measures which value trains
+    this model.
+
+    ## Example
+    ```python
+    keras.optimizers.Adam(learning_rate=0.1)  # before
+    keras.optimizers.Adam(learning_rate=1e-3)  # after
+    ```
+    """
     optimizer = _inner(context.optimizer)
     name = type(optimizer).__name__
     if optimizer is None or name not in USUAL_LEARNING_RATES:
@@ -81,8 +98,7 @@ def learning_rate_out_of_range(context: Context):
         return None
     side = "above" if rate > high else "below"
     what = f"the {schedule} schedule peaks at" if schedule else "the learning rate is"
-    return finding(
-        "O501",
+    return context.finding(
         f"{what} {rate:g} for {name}, far {side} its usual range {low:g}..{high:g}",
         where=context.origin("optimizer") or context.origin("compile"),
         optimizer=name,
@@ -123,14 +139,29 @@ LEGACY_ADVICE = {
     "Legacy Keras API translated to run the script",
     Severity.INFO,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The script uses a Keras 2 / TensorFlow 1 spelling that Keras 3 no longer accepts. nanfix
-translated it while running the script, because it has one exact modern meaning (lr= is
-learning_rate=, fit_generator is fit, layer.input_shape is layer.input.shape), so the
-diagnosis is of the script you meant to run. Outside nanfix the script still fails (or, in an
-old environment, runs on an old Keras); change each line named to the modern spelling.""",
 )
 def legacy_keras_api(context: Context):
+    """
+    ## What it means
+    The script uses a Keras 2 spelling that Keras 3 no longer accepts (lr=, layer.input_shape,
+    layer.output_shape, model.fit_generator), and nanfix translated it while running the script. The
+    finding names each spelling once, with the lines that use it.
+
+    ## Why it matters
+    Each of these has one exact modern meaning (lr= is learning_rate=, fit_generator is fit,
+    layer.input_shape is layer.input.shape), so the diagnosis is of the script you meant to run. It
+    does not change training. Outside nanfix the script still fails (or, in an old environment, runs
+    on an old Keras).
+
+    ## How to fix
+    Change each line named to the modern spelling.
+
+    ## Example
+    ```python
+    optimizer = keras.optimizers.SGD(lr=0.01)  # before
+    optimizer = keras.optimizers.SGD(learning_rate=0.01)  # after
+    ```
+    """
     if context.capture is None:
         return None
     lines: dict[str, list[str | None]] = {}
@@ -145,8 +176,7 @@ def legacy_keras_api(context: Context):
         at = f" at {', '.join(known)}" if known else ""
         message = f"nanfix ran your script by translating {old}{at}; change it to {new}"
         found.append(
-            finding(
-                "K601",
+            context.finding(
                 message,
                 where=known[0] if known else None,
                 legacy=what,
@@ -164,14 +194,33 @@ def legacy_keras_api(context: Context):
     "Batches of one or two samples with heavy momentum",
     Severity.WARNING,
     stage=Stage.PREFLIGHT,
-    explanation="""
-Each step follows the gradient of one or two samples, which points somewhere different every
-time; heavy momentum (0.9 and up) adds those steps up, so the weights swing past the minimum and
-the loss oscillates instead of settling. The same rate that trains well with 32 samples a batch
-can fail to converge here, and each epoch takes one step per sample.
-Use a larger batch (batch_size=32 is the usual start), or less momentum and a lower rate.""",
+    # batches of at most this many samples with SGD momentum of at least this much follow one
+    # sample's gradient and swing past the minimum
+    limits={"batch_size": 2, "momentum": 0.9},
+    points_at=Line.OPTIMIZER,
 )
 def tiny_batch(context: Context):
+    """
+    ## What it means
+    The batches hold one or two samples (batch_size of 2 or less by default) and the optimizer's
+    momentum (SGD's or RMSprop's `momentum`) is 0.9 or more.
+
+    ## Why it matters
+    Each step follows the gradient of one or two samples, which points somewhere different every
+    time; heavy momentum adds those steps up, so the weights swing past the minimum and the loss
+    oscillates instead of settling (S804). The same rate that trains well with 32 samples a batch
+    can fail to converge here, and each epoch takes one step per sample.
+
+    ## How to fix
+    Use a larger batch (batch_size=32 is the usual start), or less momentum and a lower rate. nanfix
+    measures batches of 32 and 128.
+
+    ## Example
+    ```python
+    model.fit(x_train, y_train, batch_size=1, epochs=10)  # before, with SGD(momentum=0.9)
+    model.fit(x_train, y_train, batch_size=32, epochs=10)  # after
+    ```
+    """
     optimizer = _inner(context.optimizer)
     batch = getattr(context.data, "batch_size", None)
     momentum = getattr(optimizer, "momentum", None)
@@ -179,11 +228,10 @@ def tiny_batch(context: Context):
         momentum = float(momentum) if momentum is not None else None
     except (TypeError, ValueError):
         momentum = None
-    thresholds = context.thresholds
-    if not batch or batch > thresholds.tiny_batch or momentum is None or momentum < thresholds.tiny_batch_momentum:
+    limits = context.limits
+    if not batch or batch > limits.batch_size or momentum is None or momentum < limits.momentum:
         return None
-    return finding(
-        "O502",
+    return context.finding(
         f"batch_size={batch} with {type(optimizer).__name__}(momentum={momentum:g}): each step "
         "follows one sample's gradient and the momentum swings past the minimum",
         where=context.origin("fit"),
@@ -193,22 +241,40 @@ def tiny_batch(context: Context):
 
 
 @rule("O503", "update-ascends-loss", "The train step's update climbs the loss", Severity.ERROR,
-      stage=Stage.PROBE, measures_cause=True, explanation="""
-The model's own `train_step` hands the optimizer an update that points up the compiled loss,
-not down it: the cosine between the update and the loss's gradient is negative (-1 is an exact
-sign flip). `fit` runs that step, so the loss rises or wanders whatever the learning rate.
-Look for a negated gradient or loss, gradients paired with the wrong variables, or a loss that
-is maximised on purpose but compiled as the one to minimise. No setting of the optimizer cures
-this; the step has to be mended by hand.""")
+      stage=Stage.PROBE, measures_cause=True, points_at=Line.OPTIMIZER,
+      # the step ascends when the median cosine between its update and the loss's gradient is
+      # below this on most seeds (a sign error gives -1; dropout and clipping stay well above 0)
+      limits={"cosine": 0.0})
 def update_ascends_loss(context: Context):
-    runs = [run for run in runs_of(context) if run.signals.get("update_alignment") is not None]
-    limit = context.thresholds.update_alignment_limit
-    against = [run for run in runs if run.signals["update_alignment"] < limit]
+    """
+    ## What it means
+    The model's own `train_step` hands the optimizer an update that points up the compiled loss, not
+    down it: on most seeds the median cosine between the update it applies and the loss's gradient is
+    below 0 by default (-1 is an exact sign flip). Only a model that overrides train_step is checked.
+
+    ## Why it matters
+    `fit` runs that step, so the loss rises or wanders whatever the learning rate: the Keras log
+    shows a loss that grows, or never falls, from the first epoch. Dropout and clipping keep an
+    honest step's cosine well above 0, so this is not noise.
+
+    ## How to fix
+    Look for a negated gradient or loss, gradients paired with the wrong variables, or a loss that is
+    maximised on purpose but compiled as the one to minimise. No setting of the optimizer cures this;
+    the step has to be mended by hand.
+
+    ## Example
+    ```python
+    self.optimizer.apply([-g for g in grads], self.trainable_variables)  # before
+    self.optimizer.apply(grads, self.trainable_variables)  # after
+    ```
+    """
+    runs = [run for run in runs_of(context) if run.signals.update_alignment is not None]
+    against = [run for run in runs if run.signals.update_alignment < context.limits.cosine]
     if not runs or len(against) * 2 <= len(runs):
         return None
-    cosine = sorted(run.signals["update_alignment"] for run in against)[len(against) // 2]
+    cosine = sorted(run.signals.update_alignment for run in against)[len(against) // 2]
     step = type(context.model).__qualname__ + ".train_step"
-    return finding("O503", f"{step} applies an update against the loss's gradient (median cosine "
+    return context.finding(f"{step} applies an update against the loss's gradient (median cosine "
                    f"{cosine:+.2f}, seeds {seeds_of(against)})", where=_train_step_line(context.model),
                    cosine=cosine, seeds=[run.seed for run in against])
 

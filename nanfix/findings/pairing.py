@@ -12,27 +12,24 @@ import os
 import re
 from typing import Any
 
-from nanfix.capture.task import output_layer
-from nanfix.findings.catalog import Context, finding, rule
+from nanfix.capture.task import Activation, LabelFormat, TaskKind, output_layer
+from nanfix.findings.catalog import Context, rule
 from nanfix.findings.labels import ACTIVATION_RANGES, loss_family
 from nanfix.findings.model import origin_of, output_units, single_output
 from nanfix.records import Severity, Stage
 
-PROBABILITY_ACTIVATIONS = {"softmax", "sigmoid"}
 
-
-def _activation(context: Context) -> str:
-    activation = context.task.output_activation
-    return "linear" if activation in ("none", "identity") else activation
+def _activation(context: Context) -> Activation:
+    return Activation.of(context.task.output_activation)
 
 
 def _output_where(context: Context) -> str | None:
     return origin_of(output_layer(context.model)) or context.origin("compile")
 
 
-def _hidden_by_keras3(activation: str, loss: str) -> str:
+def _hidden_by_keras3(activation: Activation, loss: str) -> str:
     """What Keras 3 does with a cross-entropy behind a sigmoid or softmax, said plainly."""
-    if activation not in PROBABILITY_ACTIVATIONS:
+    if not activation.probabilities:
         return ""
     return (f". Keras 3 hides this: it computes {loss} from the logits behind the {activation} "
             "(as if from_logits=True), so the script may train here, yet it is wrong: the "
@@ -46,17 +43,32 @@ def _hidden_by_keras3(activation: str, loss: str) -> str:
     "Output activation does not match the loss",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
-    explanation="""
-Categorical cross-entropy expects a softmax (rows summing to 1), binary cross-entropy a sigmoid
-(values in 0..1). Keras clips other outputs to [1e-7, 1 - 1e-7], so linear or relu outputs
-beyond that get no gradient: training stalls at the uniform-guess loss (2.3026 for ten classes)
-or goes NaN. Keras 3 hides one form: behind any sigmoid or softmax it computes the loss from the
-logits underneath, so categorical cross-entropy behind a sigmoid trains here; the predictions
-are still sigmoid outputs that do not sum to 1, and Keras 2 (tf.keras) trains on them and stalls.
-Use the matching output activation (softmax for one-of-K, sigmoid for binary/multi-label), or a
-linear output with from_logits=True, which is also more stable.""",
 )
 def output_loss_mismatch(context: Context):
+    """
+    ## What it means
+    The output activation does not fit the cross-entropy (with from_logits=False): a categorical or
+    sparse categorical cross-entropy behind an output that is not a softmax, or binary cross-entropy
+    behind one that is not a sigmoid (a softmax there is a warning).
+
+    ## Why it matters
+    Categorical cross-entropy expects a softmax (rows summing to 1), binary cross-entropy a sigmoid
+    (values in 0..1). Keras clips other outputs to [1e-7, 1 - 1e-7], so linear or relu outputs beyond
+    that get no gradient: training stalls at the uniform-guess loss (2.3026 for ten classes) or goes
+    NaN. Keras 3 hides one form: behind any sigmoid or softmax it computes the loss from the logits
+    underneath, so categorical cross-entropy behind a sigmoid trains here; the predictions are still
+    sigmoid outputs that do not sum to 1, and Keras 2 (tf.keras) trains on them and stalls.
+
+    ## How to fix
+    Use the matching output activation (softmax for one-of-K, sigmoid for binary/multi-label), or a
+    linear output with from_logits=True, which is also more stable.
+
+    ## Example
+    ```python
+    keras.layers.Dense(10, activation="sigmoid")  # before, with loss="categorical_crossentropy"
+    keras.layers.Dense(10, activation="softmax")  # after
+    ```
+    """
     task = context.task
     family = loss_family(task)
     if (
@@ -67,11 +79,10 @@ def output_loss_mismatch(context: Context):
         return None
     activation = _activation(context)
     units = output_units(context.model) or task.classes
-    if activation == "softmax" and units == 1:
+    if activation is Activation.SOFTMAX and units == 1:
         return None  # P302
-    if family in ("sparse", "categorical") and activation != "softmax":
-        return finding(
-            "P301",
+    if family in ("sparse", "categorical") and activation is not Activation.SOFTMAX:
+        return context.finding(
             f"the output layer uses {activation} but {task.loss_name} expects a softmax "
             "distribution: use activation='softmax', or a linear output with "
             f"from_logits=True{_hidden_by_keras3(activation, task.loss_name)}",
@@ -81,9 +92,8 @@ def output_loss_mismatch(context: Context):
             from_logits=False,
             output_units=units,
         )
-    if family == "binary" and activation == "softmax":
-        return finding(
-            "P301",
+    if family == "binary" and activation is Activation.SOFTMAX:
+        return context.finding(
             f"a softmax over {units} units with {task.loss_name}: for one-of-K "
             "classes use categorical_crossentropy, for independent labels use sigmoid"
             f"{_hidden_by_keras3(activation, task.loss_name)}",
@@ -94,9 +104,8 @@ def output_loss_mismatch(context: Context):
             from_logits=False,
             output_units=units,
         )
-    if family == "binary" and activation != "sigmoid":
-        return finding(
-            "P301",
+    if family == "binary" and activation is not Activation.SIGMOID:
+        return context.finding(
             f"the output layer uses {activation} but {task.loss_name} expects "
             "probabilities in 0..1: use activation='sigmoid', or a linear output with "
             "from_logits=True",
@@ -116,28 +125,39 @@ def output_loss_mismatch(context: Context):
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-A softmax normalises its inputs so that they sum to 1; over a single unit that is always
-exactly 1.0, whatever the input. The model's prediction never changes, its gradient is zero,
-and nothing is learned, while the loss prints a calm constant and accuracy sits at the share
-of one class.
-For a binary task use Dense(1, activation="sigmoid") with binary_crossentropy; for K classes
-use Dense(K, activation="softmax"); for regression use a linear output.""",
 )
 def softmax_single_unit(context: Context):
+    """
+    ## What it means
+    The output layer applies softmax to a single unit.
+
+    ## Why it matters
+    A softmax normalises its inputs so that they sum to 1; over a single unit that is always exactly
+    1.0, whatever the input. The model's prediction never changes, its gradient is zero, and nothing
+    is learned, while the loss prints a calm constant and accuracy sits at the share of one class.
+
+    ## How to fix
+    For a binary task use Dense(1, activation="sigmoid") with binary_crossentropy; for K classes use
+    Dense(K, activation="softmax"); for regression use a linear output.
+
+    ## Example
+    ```python
+    keras.layers.Dense(1, activation="softmax")  # before
+    keras.layers.Dense(1, activation="sigmoid")  # after, with loss="binary_crossentropy"
+    ```
+    """
     units = output_units(context.model)
-    if not single_output(context.model) or _activation(context) != "softmax" or units != 1:
+    if not single_output(context.model) or _activation(context) is not Activation.SOFTMAX or units != 1:
         return None
     layer = output_layer(context.model)
     suggestion = (
         "Dense(1, activation='sigmoid')"
-        if loss_family(context.task) in ("binary", "other") or context.task.kind == "binary"
+        if loss_family(context.task) in ("binary", "other") or context.task.kind is TaskKind.BINARY
         else "a softmax over one unit per class"
     )
-    if context.task.kind == "regression":
+    if context.task.kind is TaskKind.REGRESSION:
         suggestion = "a linear output"
-    return finding(
-        "P302",
+    return context.finding(
         f"the output layer {getattr(layer, 'name', '?')} applies softmax to a single "
         f"unit, which always outputs 1.0: use {suggestion}",
         where=origin_of(layer),
@@ -153,24 +173,40 @@ def softmax_single_unit(context: Context):
     "Probabilities passed to a loss that expects logits",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The loss was configured with from_logits=True, so it applies its own softmax (or sigmoid) to
-the model's outputs, but the output layer already applies one. The loss then sees a softmax of
-probabilities: every value squashed into 0..1, nearly uniform after the second softmax, so the
-predictions cannot become confident, the gradients are weak, and the loss stalls well above 0
-(near ln K for K classes). A sigmoid twice confines predictions to 0.5..0.73.
-Remove the output activation (Dense(K) with no activation) and keep from_logits=True, the
-stable choice, or keep the activation and set from_logits=False.""",
 )
 def softmax_with_from_logits(context: Context):
+    """
+    ## What it means
+    The loss was configured with from_logits=True, so it applies its own softmax (or sigmoid) to the
+    model's outputs, but the output layer already applies one. A softmax output is an error, a
+    sigmoid output a warning.
+
+    ## Why it matters
+    Taken at its word, the loss sees a softmax of probabilities: every value squashed into 0..1,
+    nearly uniform after the second softmax, so the predictions cannot become confident, the
+    gradients are weak, and the loss stalls well above 0 (near ln K for K classes); a sigmoid twice
+    confines predictions to 0.5..0.73. Keras 3 on TensorFlow hides this: it warns ("received
+    `from_logits=True`, but the `output` argument was produced by a Softmax activation") and computes
+    the loss from the logits behind the activation, so the script may train here; Keras 2 (tf.keras),
+    the other Keras 3 backends, and any code that treats the predictions as logits apply it twice.
+
+    ## How to fix
+    Remove the output activation (Dense(K) with no activation) and keep from_logits=True, the stable
+    choice, or keep the activation and set from_logits=False.
+
+    ## Example
+    ```python
+    keras.layers.Dense(10, activation="softmax")  # before, with from_logits=True in the loss
+    keras.layers.Dense(10)  # after: the loss applies the softmax itself
+    ```
+    """
     activation = _activation(context)
     if not single_output(context.model) or not context.task.from_logits:
         return None
-    if activation not in PROBABILITY_ACTIVATIONS:
+    if not activation.probabilities:
         return None
-    severity = Severity.ERROR if activation == "softmax" else Severity.WARNING
-    return finding(
-        "P303",
+    severity = Severity.ERROR if activation is Activation.SOFTMAX else Severity.WARNING
+    return context.finding(
         f"the output layer applies {activation} and the loss {context.task.loss_name} "
         f"applies it again (from_logits=True): drop the output activation, or set "
         "from_logits=False",
@@ -288,17 +324,33 @@ def unsafe_logs(source: str, output_can_be_negative: bool) -> list[dict[str, Any
     "Hand-written loss takes log() of the prediction",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
-    explanation="""
-A hand-written loss computes log() of the model's output. A softmax or sigmoid output
-underflows to exactly 0 in float32 for a confident wrong prediction (a linear one can go
-negative): log(0) is -inf and its gradient Inf, and the next update turns every weight NaN.
-Clipping the argument (tf.clip_by_value(p, 1e-8, 1.0)) hides the NaN, but wherever the
-prediction is clipped the gradient is exactly 0: the loss still prints numbers while those
-samples teach nothing, and training can stall.
-Compute the loss from logits: a linear output with CategoricalCrossentropy(from_logits=True),
-or log_softmax / tf.nn.softmax_cross_entropy_with_logits, which never take log(0).""",
 )
 def unsafe_log_in_loss(context: Context):
+    """
+    ## What it means
+    A hand-written loss computes log() of the model's output (not of the targets alone). A bare log is
+    an error; a log of a clipped prediction, or log(p + eps) of an output that can be negative, is a
+    warning. log(p + eps) of an output that cannot be negative is not reported.
+
+    ## Why it matters
+    A softmax or sigmoid output underflows to exactly 0 in float32 for a confident wrong prediction
+    (a linear one can go negative): log(0) is -inf and its gradient Inf, and the next update turns
+    every weight NaN, so the log prints `loss: nan`. Clipping the argument (tf.clip_by_value(p, 1e-8,
+    1.0)) hides the NaN, but wherever the prediction is clipped the gradient is exactly 0: the loss
+    still prints numbers while those samples teach nothing, and training can stall.
+
+    ## How to fix
+    Compute the loss from logits: a linear output with CategoricalCrossentropy(from_logits=True), or
+    log_softmax / tf.nn.softmax_cross_entropy_with_logits, which never take log(0). nanfix measures
+    the matching built-in Keras loss in place of the hand-written one.
+
+    ## Example
+    ```python
+    loss = lambda y, p: -tf.reduce_sum(y * tf.math.log(p), axis=-1)  # before
+    keras.layers.Dense(10)  # after: a linear output
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True)  # after
+    ```
+    """
     if context.task.loss_name != "custom":
         return None
     source, filename, start = _loss_source(context)
@@ -336,8 +388,7 @@ def unsafe_log_in_loss(context: Context):
             f"the loss takes {worst['expression']}: a prediction of exactly 0 gives -inf and a NaN "
             "gradient; compute the loss from logits (from_logits=True) instead"
         )
-    return finding(
-        "P304",
+    return context.finding(
         message,
         where=where,
         severity=severity,
@@ -356,30 +407,43 @@ def unsafe_log_in_loss(context: Context):
     "Squared/absolute error used to train a classifier",
     Severity.INFO,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The targets are class labels (one-hot rows or 0/1) but the loss is a regression loss (mean
-squared or absolute error). It works, but slowly: with a softmax or sigmoid output the MSE
-gradient shrinks as the output saturates, exactly when a prediction is confidently wrong, so
-learning crawls; with a linear output it wastes effort pushing scores to exactly 0 and 1.
-Use cross-entropy: softmax + categorical_crossentropy for one-hot rows, sigmoid +
-binary_crossentropy for 0/1 labels.""",
 )
 def mse_on_classifier(context: Context):
+    """
+    ## What it means
+    The targets are class labels (one-hot rows or 0/1) but the loss is a regression loss (mean
+    squared or absolute error), with a softmax, sigmoid or linear output.
+
+    ## Why it matters
+    It works, but slowly: with a softmax or sigmoid output the MSE gradient shrinks as the output
+    saturates, exactly when a prediction is confidently wrong, so learning crawls; with a linear
+    output it wastes effort pushing scores to exactly 0 and 1. The log shows a loss that falls
+    slowly and an accuracy that lags what cross-entropy reaches in the same epochs.
+
+    ## How to fix
+    Use cross-entropy: softmax + categorical_crossentropy for one-hot rows, sigmoid +
+    binary_crossentropy for 0/1 labels.
+
+    ## Example
+    ```python
+    model.compile(optimizer="adam", loss="mse")  # before: one-hot labels, softmax output
+    model.compile(optimizer="adam", loss="categorical_crossentropy")  # after
+    ```
+    """
     task = context.task
     activation = _activation(context)
     if not single_output(context.model) or loss_family(task) != "regression":
         return None
-    if task.label_format not in ("onehot", "binary"):
+    if task.label_format not in (LabelFormat.ONEHOT, LabelFormat.BINARY):
         return None
-    if activation not in PROBABILITY_ACTIVATIONS | {"linear"}:
+    if not (activation.probabilities or activation is Activation.LINEAR):
         return None
     better = (
         "softmax + categorical_crossentropy"
-        if task.label_format == "onehot"
+        if task.label_format is LabelFormat.ONEHOT
         else "sigmoid + binary_crossentropy"
     )
-    return finding(
-        "P305",
+    return context.finding(
         f"{task.loss_name} on {task.label_format} class labels with a {activation} "
         f"output trains slowly: use {better}",
         where=context.origin("compile"),
@@ -395,20 +459,34 @@ def mse_on_classifier(context: Context):
     "Multi-label targets under a one-class loss",
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
-    explanation="""
-The targets are multi-label rows (several 1s per sample: tags, attributes) but the loss is a
-categorical cross-entropy, which assumes exactly one class per sample and a softmax that shares
-one unit of probability among the classes. The classes compete for it, so the model cannot say
-"yes" to two labels at once: the loss stays high and the per-label accuracy is poor. Keras 3
-does not complain.
-Give each label its own sigmoid and use binary_crossentropy: Dense(K, activation="sigmoid")
-with loss="binary_crossentropy" (and metrics such as keras.metrics.BinaryAccuracy).""",
 )
 def multilabel_under_categorical(context: Context):
+    """
+    ## What it means
+    The targets are multi-label rows (0/1 rows with several 1s per sample: tags, attributes) but the
+    loss is a categorical cross-entropy, which assumes exactly one class per sample.
+
+    ## Why it matters
+    Categorical cross-entropy goes with a softmax that shares one unit of probability among the
+    classes. The classes compete for it, so the model cannot say "yes" to two labels at once: the
+    loss stays high and the per-label accuracy is poor. Keras 3 does not complain.
+
+    ## How to fix
+    Give each label its own sigmoid and use binary_crossentropy: Dense(K, activation="sigmoid") with
+    loss="binary_crossentropy" (and metrics such as keras.metrics.BinaryAccuracy).
+
+    ## Example
+    ```python
+    keras.layers.Dense(20, activation="softmax")  # before, with loss="categorical_crossentropy"
+    keras.layers.Dense(20, activation="sigmoid")  # after
+    model.compile(optimizer="adam", loss="binary_crossentropy",  # after
+                  metrics=[keras.metrics.BinaryAccuracy()])
+    ```
+    """
     task = context.task
     if not single_output(context.model) or loss_family(task) not in ("categorical", "sparse"):
         return None
-    if task.label_format != "binary" or (task.classes or 1) < 2:
+    if task.label_format is not LabelFormat.BINARY or (task.classes or 1) < 2:
         return None
     y = context.y_array().reshape(-1, task.classes) if context.y_array().size % task.classes == 0 else None
     if y is None:
@@ -417,8 +495,7 @@ def multilabel_under_categorical(context: Context):
     several = int((per_row > 1).sum())
     if several == 0:
         return None
-    return finding(
-        "P306",
+    return context.finding(
         f"{several} of {y.shape[0]} target rows have several 1s (up to {int(per_row.max())}: "
         f"multi-label) but the loss is {task.loss_name}, which assumes one class per sample: "
         "use sigmoid outputs with binary_crossentropy",
@@ -435,24 +512,38 @@ def multilabel_under_categorical(context: Context):
     Severity.ERROR,
     stage=Stage.PREFLIGHT,
     voids_task=True,
-    explanation="""
-Categorical cross-entropy compares a distribution over K classes with the label; over one
-output unit that distribution is always [1.0] (Keras normalises the row to sum to 1), so the
-loss is exactly 0 for every sample, whatever the model outputs, and no gradient reaches the
-weights. The curve looks calm, the accuracy sits at chance. A sparse categorical loss over
-one unit accepts only the class id 0.
-For two classes use one sigmoid unit with binary_crossentropy, or two softmax units with
-(sparse_)categorical_crossentropy.""",
 )
 def categorical_loss_single_unit(context: Context):
+    """
+    ## What it means
+    A categorical or sparse categorical cross-entropy is computed over a single output unit that is
+    not a softmax (a softmax over one unit is P302).
+
+    ## Why it matters
+    Categorical cross-entropy compares a distribution over K classes with the label; over one output
+    unit that distribution is always [1.0] (Keras normalises the row to sum to 1), so the loss is
+    exactly 0 for every sample, whatever the model outputs, and no gradient reaches the weights. The
+    curve looks calm (`loss: 0.0000`), the accuracy sits at chance. A sparse categorical loss over
+    one unit accepts only the class id 0.
+
+    ## How to fix
+    For two classes use one sigmoid unit with binary_crossentropy, or two softmax units with
+    (sparse_)categorical_crossentropy.
+
+    ## Example
+    ```python
+    keras.layers.Dense(1, activation="sigmoid")  # unchanged: one output unit
+    model.compile(optimizer="adam", loss="categorical_crossentropy")  # before
+    model.compile(optimizer="adam", loss="binary_crossentropy")  # after
+    ```
+    """
     task = context.task
     if not single_output(context.model) or loss_family(task) not in ("categorical", "sparse"):
         return None
     units = output_units(context.model)
     if units != 1 or _activation(context) == "softmax":
         return None  # softmax on one unit: P302
-    return finding(
-        "P307",
+    return context.finding(
         f"{task.loss_name} over a single output unit is 0 whatever the model predicts: use one "
         "sigmoid unit with binary_crossentropy, or two softmax units",
         where=context.origin("compile"),

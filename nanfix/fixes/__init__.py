@@ -8,11 +8,9 @@ first the fixes that answer the findings (the most severe first), then the rest 
 catalog, within `Settings.families`, `Settings.grids` and `Settings.max_fixes`. How a fix is
 written into the user's script lives in `nanfix.fixes.source`.
 
-Example::
-
-    from nanfix import fixes
-    for fix in fixes.plan(setup, findings, settings):
-        trainer = build_trainer(fix.apply(setup))
+>>> from nanfix import fixes
+>>> fixes.families_for("D104")
+['input_scaling']
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from nanfix.fixes.catalog import (
     link,
     plan,
 )
-from nanfix.fixes.helpers import DATA_PROBLEM_CODES
 
 # Every module here but the catalog's own is a family: importing it registers it, so adding a
 # family is adding its module.
@@ -41,5 +38,5 @@ for _module in sorted(pkgutil.iter_modules(__path__), key=lambda found: found.na
     if _module.name not in NOT_FAMILIES:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["DATA_PROBLEM_CODES", "FAMILIES", "Family", "Fix", "by_priority", "candidates",
+__all__ = ["FAMILIES", "Family", "Fix", "by_priority", "candidates",
            "families_for", "family", "family_order", "link", "plan"]

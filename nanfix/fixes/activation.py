@@ -11,18 +11,15 @@ an activation gets softmax unless the loss takes logits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from nanfix.capture.task import Activation, TaskKind
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.helpers import (
     activation_of,
-    describe_layer,
-    edit_layers,
     followed_by_activation,
     is_weighted,
     layers_of,
     output_layer,
-    retask,
 )
 from nanfix.fixes.source.edits import LayerEdit
 from nanfix.probes.setup import TrainSetup
@@ -30,8 +27,7 @@ from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("M401", "N701", "N703", "S801", "S802", "S803", "U901", "U902", "U903")
-UNBOUNDED = ("exponential",)
-SATURATING = ("sigmoid", "tanh", "hard_sigmoid", "softsign")
+UNBOUNDED = (Activation.EXPONENTIAL,)
 DEEP_STACK = 3  # this many saturating hidden layers count as a deep sigmoid stack
 
 
@@ -44,14 +40,14 @@ def hidden_layers(layers: list[dict]) -> list[tuple[int, dict]]:
 
 def linear_hidden(layers: list[dict]) -> list[dict]:
     return [layer for index, layer in hidden_layers(layers)
-            if is_weighted(layer) and activation_of(layer) == "linear"
+            if is_weighted(layer) and activation_of(layer) is Activation.LINEAR
             and not followed_by_activation(layers, index)]
 
 
 def replaceable_hidden(layers: list[dict]) -> list[dict]:
     """Hidden layers whose activation should become relu: linear, unbounded, deep saturating."""
     hidden = hidden_layers(layers)
-    saturating = [layer for _, layer in hidden if activation_of(layer) in SATURATING]
+    saturating = [layer for _, layer in hidden if activation_of(layer).saturating]
     out = list(linear_hidden(layers))
     out += [layer for _, layer in hidden if activation_of(layer) in UNBOUNDED]
     if len(saturating) >= DEEP_STACK:
@@ -59,62 +55,44 @@ def replaceable_hidden(layers: list[dict]) -> list[dict]:
     return out
 
 
-def _output_activation(setup: TrainSetup, layers: list[dict]) -> str | None:
+def _output_activation(setup: TrainSetup, layers: list[dict]) -> Activation | None:
     """softmax/sigmoid for a classifier whose output has no activation and whose loss wants one."""
     task = setup.task
     output = output_layer(layers)
     if output is None or "activation" not in output.get("config", {}) or task.from_logits:
         return None
-    if activation_of(output) not in ("linear",) + UNBOUNDED:
+    if activation_of(output) not in (Activation.LINEAR, *UNBOUNDED):
         return None
-    if task.kind == "multiclass":
-        return "softmax"
-    if task.kind in ("binary", "multilabel"):
-        return "sigmoid"
+    if task.kind is TaskKind.MULTICLASS:
+        return Activation.SOFTMAX
+    if task.kind in (TaskKind.BINARY, TaskKind.MULTILABEL):
+        return Activation.SIGMOID
     return None
 
 
-def _fix(setup: TrainSetup, layers: list[dict], targets: list[dict], hidden: str,
+def _fix(setup: TrainSetup, layers: list[dict], targets: list[dict], hidden: Activation,
          fix_id: str, title: str) -> Fix:
-    layer_changes: dict[str, dict[str, Any]] = {}
-    changes, edits = [], []
-    for layer in targets:
-        name = layer["config"]["name"]
-        layer_changes[name] = {"activation": hidden}
-        changes.append(f"{describe_layer(setup, layer)}: activation {activation_of(layer)} → {hidden}")
-        edits.append(LayerEdit(name, {"activation": hidden}))
+    edits = [LayerEdit(layer["config"]["name"], {"activation": hidden.value}) for layer in targets]
     output_activation = _output_activation(setup, layers)
     if output_activation:
-        output = output_layer(layers)
-        name = output["config"]["name"]
-        layer_changes[name] = {"activation": output_activation}
-        changes.append(f"{describe_layer(setup, output)}: activation {activation_of(output)} → "
-                       f"{output_activation}")
-        edits.append(LayerEdit(name, {"activation": output_activation}))
-
-    def transform(current: TrainSetup) -> TrainSetup:
-        current = current.edit_model(edit_layers(layer_changes))
-        if output_activation:
-            current = retask(current, output_activation=output_activation)
-        return current
-
-    return Fix(id=fix_id, family="activation", title=title, transform=transform,
-               changes=tuple(changes), edits=tuple(edits), magnitude=1.0 * len(edits))
+        edits.append(LayerEdit(output_layer(layers)["config"]["name"],
+                               {"activation": output_activation.value}))
+    return Fix(base=setup, id=fix_id, family="activation", title=title, edits=tuple(edits),
+               magnitude=1.0 * len(edits))
 
 
 @family("activation", "Add or replace activations", answers=ANSWERS, priority=40, model_edit=True)
 def activation(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     layers = layers_of(setup)
+    softmax = " and softmax on the output" if _output_activation(setup, layers) is Activation.SOFTMAX else ""
     fixes = []
     relu_targets = replaceable_hidden(layers)
     if relu_targets:
-        fixes.append(_fix(setup, layers, relu_targets, "relu", "activation-relu",
-                          "ReLU on the hidden layers" + (" and softmax on the output"
-                                                         if _output_activation(setup, layers) == "softmax" else "")))
+        fixes.append(_fix(setup, layers, relu_targets, Activation.RELU, "activation-relu",
+                          "ReLU on the hidden layers" + softmax))
     linear = linear_hidden(layers)
     if linear:
         # the book network of seed 002: sigmoid hidden units, softmax output
-        fixes.append(_fix(setup, layers, linear, "sigmoid", "activation-sigmoid",
-                          "Sigmoid on the linear hidden layers" + (" and softmax on the output"
-                                                                   if _output_activation(setup, layers) == "softmax" else "")))
+        fixes.append(_fix(setup, layers, linear, Activation.SIGMOID, "activation-sigmoid",
+                          "Sigmoid on the linear hidden layers" + softmax))
     return fixes

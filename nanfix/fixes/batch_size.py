@@ -9,7 +9,6 @@ same budget, as the user's epochs would: an epoch of n samples is n / 32 steps i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from nanfix.capture.training_data import first_array
 from nanfix.fixes.catalog import Fix, family
@@ -37,13 +36,8 @@ def batch_size(setup: TrainSetup, findings: list[Finding], grid: Sequence[float]
         if value <= current or any(fix.id == f"batch-{value}" for fix in fixes):
             continue
 
-        def transform(s: TrainSetup, size: int = value) -> TrainSetup:
-            return s.with_changes(data=replace(s.data, batch_size=size))
-
-        fixes.append(Fix(id=f"batch-{value}", family="batch_size",
+        fixes.append(Fix(base=setup, id=f"batch-{value}", family="batch_size",
                          title=f"Use batches of {value} samples (not {current})",
-                         transform=transform,
-                         changes=(f"fit(batch_size={current}) → fit(batch_size={value})",),
                          edits=(FitEdit({"batch_size": value}),),
                          magnitude=0.5 if value == LARGER[0] else 1.0))
     return fixes

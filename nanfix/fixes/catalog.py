@@ -5,17 +5,18 @@ A family is one registered function that looks at the training setup and the fin
 proposes its concrete fixes (the learning-rate family proposes one fix per grid value). The
 family declares, once, which finding codes it answers: that is the whole finding↔fix link
 (`families_for`, `link`), so adding a family is one module and no rule changes. A `Fix` is
-self-describing: its id, family, title, how to apply it to a `TrainSetup`, how to say the
-change in the user's terms (`changes`), and the source edits that become the diff.
+one description of one change: its source edits (`nanfix.fixes.source.edits`), which write
+the diff, say the change in words and make the setup the probe trains, so what is measured
+is what the diff writes. What a fix cannot be combined with follows from what its edits
+touch (`Fix.conflicts`), never from a list kept elsewhere.
 
-Example::
-
-    @family("clipping", "Clip gradients", answers=("N701", "N705"), priority=90)
-    def clipping(setup, findings, grid):
-        return [Fix(id="clipnorm-1", family="clipping", title="Clip each gradient's norm to 1",
-                    transform=lambda s: s.edit_optimizer(clipnorm=1.0),
-                    changes=("SGD(learning_rate=3.0) → SGD(learning_rate=3.0, clipnorm=1.0)",),
-                    edits=(OptimizerEdit({"clipnorm": 1.0}),))]
+>>> from nanfix.fixes.source.edits import OptimizerEdit
+>>> fix = Fix(id="clipnorm-1", family="clipping", title="Clip each gradient's norm to 1",
+...           edits=(OptimizerEdit({"clipnorm": 1.0}),))
+>>> swap = Fix(id="optimizer-adam", family="optimizer", title="Use Adam",
+...            edits=(OptimizerEdit({"learning_rate": 0.001}, class_name="Adam"),))
+>>> fix.conflicts(swap)  # a new optimizer class replaces the clipping it would set
+True
 
 This module imports no TensorFlow: `nanfix.config` checks family names in a plan before the
 worker starts.
@@ -24,36 +25,42 @@ worker starts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from nanfix.fixes.source.edits import SourceEdit
+from nanfix.fixes.source.edits import SourceEdit, conflict
 from nanfix.probes.setup import TrainSetup, rebuildable
-from nanfix.records import Finding, Severity
-
-Transform = Callable[[TrainSetup], TrainSetup]
+from nanfix.records import Finding
 
 
 @dataclass(frozen=True)
 class Fix:
-    """One candidate change, ready to apply, probe and describe."""
+    """One candidate change, described once by its edits: ready to apply, probe and write."""
 
     id: str
-    family: str
+    family: str  # its family's name; a combination's is its parts' joined, for display only
     title: str
-    transform: Transform
-    changes: tuple[str, ...]  # "SGD(learning_rate=3.0) → SGD(learning_rate=0.3)"
-    edits: tuple[SourceEdit, ...] = ()
+    edits: tuple[SourceEdit, ...]
     magnitude: float = 1.0  # how far the change moves the script: lr x0.1 = 1, x0.001 = 3
-    data_fix: bool = False
     note: str = ""  # what the report should add, e.g. what must change in the data
-    parts: tuple[str, ...] = ()  # for a combination: the ids it combines
-    part_families: tuple[str, ...] = ()  # ...and their families
+    parts: tuple[Fix, ...] = ()  # a combination's single fixes, in the order they apply
+    # the setup the fix was proposed for: what its words are said against
+    base: TrainSetup | None = field(default=None, compare=False, repr=False)
 
     @property
     def families(self) -> tuple[str, ...]:
         """The family, or for a combination the families of its parts."""
-        return self.part_families or (self.family,)
+        return tuple(part.family for part in self.parts) or (self.family,)
+
+    @property
+    def part_ids(self) -> tuple[str, ...]:
+        """A combination's parts by id (what a remote worker rebuilds it from)."""
+        return tuple(part.id for part in self.parts)
+
+    @property
+    def data_fix(self) -> bool:
+        """A change to the data itself: the only kind that can cure a data problem."""
+        return any(name in FAMILIES and FAMILIES[name].data_fix for name in self.families)
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -69,8 +76,29 @@ class Fix:
         """How many edits the change needs (a combination counts all of its parts')."""
         return max(1, len(self.edits), len(self.parts))
 
+    def __hash__(self) -> int:  # a fix is known by its id (its edits hold dicts)
+        return hash(self.id)
+
     def apply(self, setup: TrainSetup) -> TrainSetup:
-        return self.transform(setup).with_changes(label=self.id)
+        """The setup as the patched script trains it: every edit made, in order, and the task
+        read again from what they changed."""
+        for edit in self.edits:
+            setup = edit.apply_to(setup)
+        return setup.retask().with_changes(label=self.id)
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """The change in the user's words, one line per edit ("SGD(learning_rate=3) →
+        SGD(learning_rate=0.3)"), said by the edits against the setup the fix was proposed for."""
+        if self.base is None:
+            return ()
+        return tuple(edit.describe(self.base) for edit in self.edits)
+
+    def conflicts(self, other: Fix) -> bool:
+        """Whether the two cannot be made together: an edit of one sets what an edit of the
+        other sets differently, or replaces it whole (a new optimizer class and a clipping)."""
+        return any(conflict(mine.touches(), theirs.touches())
+                   for mine in self.edits for theirs in other.edits)
 
     def applies(self, setup: TrainSetup, findings: list[Finding]) -> bool:
         """Whether this fix makes sense for `setup` (its family would propose it)."""
@@ -160,14 +188,11 @@ def link(findings: Iterable[Finding]) -> list[Finding]:
     return findings
 
 
-SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
 def family_order(findings: Iterable[Finding], allowed: Iterable[str] | None = None) -> list[str]:
     """Families in the order the findings ask for them (the most severe first and, at each
     severity, the causes before the symptoms), then the rest of the catalog by priority: the
     fixes that answer the diagnosed cause are probed before generic ones."""
-    findings = sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), not f.is_cause))
+    findings = sorted(findings, key=lambda f: (f.severity.order, not f.is_cause))
     order: list[str] = []
     for item in findings:
         order += [name for name in families_for(item.code) if name not in order]

@@ -8,15 +8,14 @@ finding (D101/D102/L202/L203) or non-finite data is present.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 import numpy as np
 
-from nanfix.capture.task import infer
-from nanfix.capture.training_data import TrainingData, leaves, map_nest
+from nanfix.capture.task import TaskKind
+from nanfix.capture.training_data import leaves
+from nanfix.findings.catalog import data_problems
 from nanfix.fixes.catalog import Fix, family
-from nanfix.fixes.helpers import DATA_PROBLEM_CODES, codes
 from nanfix.fixes.source.edits import DataEdit
 from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
@@ -42,7 +41,8 @@ def bad_rows(x, y) -> tuple[np.ndarray, int, int]:
 
 
 def data_problem(setup: TrainSetup, findings: list[Finding]) -> str | None:
-    """What is wrong with the data in plain words, or None when the data is fine."""
+    """What is wrong with the data in plain words, or None when the data is fine: non-finite
+    rows, or a finding whose rule says the data itself is broken."""
     bad, in_x, in_y = bad_rows(setup.data.x, setup.data.y)
     total = len(bad)
     if bad.any():
@@ -52,47 +52,10 @@ def data_problem(setup: TrainSetup, findings: list[Finding]) -> str | None:
         if in_y:
             parts.append(f"{in_y} of {total} have NaN/Inf in the targets")
         return "; ".join(parts)
-    found = sorted(codes(findings) & set(DATA_PROBLEM_CODES))
-    if found:
-        messages = [f.message for f in findings if f.code in found]
-        return "; ".join(messages) or f"the data findings {', '.join(found)}"
+    broken = data_problems(findings)
+    if broken:
+        return "; ".join(item.message for item in broken)
     return None
-
-
-def _keep(data: TrainingData, keep: np.ndarray, keep_val: np.ndarray | None) -> TrainingData:
-    changed = replace(data, x=map_nest(lambda a: np.asarray(a)[keep], data.x),
-                      y=map_nest(lambda a: np.asarray(a)[keep], data.y))
-    if data.sample_weight is not None:
-        changed.sample_weight = np.asarray(data.sample_weight)[keep]
-    if keep_val is not None:
-        changed.x_val = map_nest(lambda a: np.asarray(a)[keep_val], data.x_val)
-        changed.y_val = map_nest(lambda a: np.asarray(a)[keep_val], data.y_val)
-    return changed
-
-
-def _drop(setup: TrainSetup) -> TrainSetup:
-    data = setup.data
-    bad, _, _ = bad_rows(data.x, data.y)
-    keep_val = None
-    if data.x_val is not None and data.y_val is not None:
-        keep_val = ~bad_rows(data.x_val, data.y_val)[0]
-    return setup.with_changes(data=_keep(data, ~bad, keep_val))
-
-
-def _impute_array(x: np.ndarray, means: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype="float32")
-    return np.where(np.isfinite(x), x, means).astype("float32")
-
-
-def _impute(setup: TrainSetup) -> TrainSetup:
-    data = setup.data
-    x = np.asarray(data.x, dtype="float64")
-    means = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=0)
-    means = np.where(np.isfinite(means), means, 0.0)
-    changed = replace(data, x=_impute_array(x, means))
-    if data.x_val is not None and not isinstance(data.x_val, (list, tuple, dict)):
-        changed.x_val = _impute_array(data.x_val, means)
-    return setup.with_changes(data=changed)
 
 
 @family("data", "Repair the data", answers=ANSWERS, priority=60, data_fix=True)
@@ -109,11 +72,8 @@ def nonfinite_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
     note = (f"The data must change: {problem}. No optimizer setting can cure a NaN in the data; "
             "drop or repair those rows before fit.")
     fixes = [Fix(
-        id="data-drop-nonfinite", family="data", data_fix=True, note=note,
+        base=setup, id="data-drop-nonfinite", family="data", note=note,
         title="Drop the rows with NaN/Inf values",
-        transform=_drop,
-        changes=(f"drop {int(bad.sum())} of {total} training rows with NaN/Inf "
-                 f"({in_x} in the inputs, {in_y} in the targets)",),
         edits=(DataEdit(
             ("keep = {np}.isfinite({x}).reshape(len({x}), -1).all(axis=1) & "
              "{np}.isfinite({y}).reshape(len({y}), -1).all(axis=1)",
@@ -121,22 +81,23 @@ def nonfinite_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
             ("keep_val = {np}.isfinite({x_val}).reshape(len({x_val}), -1).all(axis=1) & "
              "{np}.isfinite({y_val}).reshape(len({y_val}), -1).all(axis=1)",
              "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
-            comment="drop rows with NaN/Inf"),),
+            comment="drop rows with NaN/Inf", repair=True,
+            summary=f"drop {int(bad.sum())} of {total} training rows with NaN/Inf "
+                    f"({in_x} in the inputs, {in_y} in the targets)"),),
         magnitude=1.0)]
     plain_x = not isinstance(setup.data.x, (list, tuple, dict))
     if in_x and not in_y and plain_x:
         fixes.append(Fix(
-            id="data-impute-mean", family="data", data_fix=True, note=note,
+            base=setup, id="data-impute-mean", family="data", note=note,
             title="Replace NaN/Inf inputs with the feature's mean",
-            transform=_impute,
-            changes=(f"impute the NaN/Inf inputs of {in_x} of {total} rows with the per-feature "
-                     "mean of the finite values",),
             edits=(DataEdit(
                 ("{x}_finite = {np}.isfinite({x})",
                  "{x}_mean = {np}.nanmean({np}.where({x}_finite, {x}, {np}.nan), axis=0)",
                  "{x} = {np}.where({x}_finite, {x}, {x}_mean)"),
                 ("{x_val} = {np}.where({np}.isfinite({x_val}), {x_val}, {x}_mean)",),
-                comment="impute NaN/Inf inputs with the training means"),),
+                comment="impute NaN/Inf inputs with the training means", repair=True,
+                summary=f"impute the NaN/Inf inputs of {in_x} of {total} rows with the "
+                        "per-feature mean of the finite values"),),
             magnitude=1.5))
     return fixes
 
@@ -150,28 +111,12 @@ def _class_ids(setup: TrainSetup) -> np.ndarray | None:
     """Sparse class-id targets (or a binary task's one label per sample) as floats, or None
     for any other target format."""
     y = setup.data.y
-    if isinstance(y, (list, tuple, dict)) or setup.task.kind not in ("multiclass", "binary"):
+    if isinstance(y, (list, tuple, dict)) or setup.task.kind not in (TaskKind.MULTICLASS, TaskKind.BINARY):
         return None
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.number) or (y.ndim > 1 and y.shape[-1] > 1):
         return None
     return y.astype("float64").reshape(len(y))
-
-
-def _map_targets(function: Callable[[np.ndarray], np.ndarray]) -> Callable[[TrainSetup], TrainSetup]:
-    """A transform mapping the targets; the task (its chance accuracy above all) is read again
-    from the new targets, so the repaired labels are judged against their own chance."""
-    def apply(setup: TrainSetup) -> TrainSetup:
-        data = setup.data
-        changed = replace(data, y=function(np.asarray(data.y)))
-        if data.y_val is not None and not isinstance(data.y_val, (list, tuple, dict)):
-            changed.y_val = function(np.asarray(data.y_val))
-        task = infer(setup.model, setup.loss, changed.y)
-        return setup.with_changes(data=changed, task=replace(setup.task, chance_accuracy=task.chance_accuracy,
-                                                             chance_loss=task.chance_loss,
-                                                             label_format=task.label_format))
-
-    return apply
 
 
 def _note(setup: TrainSetup, findings: list[Finding]) -> str:
@@ -184,55 +129,43 @@ def label_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
     ids = _class_ids(setup)
     if ids is None:
         return []
-    units = 2 if setup.task.kind == "binary" else setup.task.classes  # one sigmoid unit, two classes
+    units = 2 if setup.task.kind is TaskKind.BINARY else setup.task.classes  # one sigmoid unit, two classes
     finite = ids[np.isfinite(ids)]
     if finite.size == 0:
         return []
     note = _note(setup, findings)
     whole = bool(np.all(np.mod(finite, 1) == 0))
     if whole and finite.min() == 1 and finite.max() == units:
-        return [Fix(id="labels-from-zero", family="data", data_fix=True, note=note,
+        return [Fix(base=setup, id="labels-from-zero", family="data", note=note,
                     title=f"Count the class ids from 0 (labels run 1..{units})",
-                    transform=_map_targets(lambda y: y - 1),
-                    changes=(f"y → y - 1 (labels 1..{units} become 0..{units - 1})",),
                     edits=(DataEdit(("{y} = {y} - 1",), ("{y_val} = {y_val} - 1",),
-                                    comment="class ids must run 0..K-1"),),
+                                    comment="class ids must run 0..K-1", repair=True,
+                                    summary=f"y → y - 1 (labels 1..{units} become 0..{units - 1})"),),
                     magnitude=1.0)]
     if not whole:
         for factor in SCALES:
             scaled = finite * factor
             if np.allclose(scaled, np.round(scaled), atol=1e-3) and np.round(scaled).max() < units:
-                return [Fix(id=f"labels-times-{factor:g}", family="data",
-                            data_fix=True, note=note,
+                return [Fix(base=setup, id=f"labels-times-{factor:g}", family="data", note=note,
                             title=f"Undo the scaling of the labels (x{factor:g})",
-                            transform=_map_targets(lambda y, f=factor: np.rint(y * f).astype("int64")),
-                            changes=(f"y → round(y * {factor:g}) (the labels were scaled with the inputs)",),
                             edits=(DataEdit((f"{{y}} = {{np}}.rint({{y}} * {factor:g}).astype(int)",),
                                             (f"{{y_val}} = {{np}}.rint({{y_val}} * {factor:g}).astype(int)",),
-                                            comment="labels are class ids, not scaled values"),),
+                                            comment="labels are class ids, not scaled values", repair=True,
+                                            summary=f"y → round(y * {factor:g}) (the labels were "
+                                                    "scaled with the inputs)"),),
                             magnitude=1.0)]
         return []
     outside = (finite < 0) | (finite >= units)
     if not outside.any():
         return []
-
-    def keep_inside(setup: TrainSetup) -> TrainSetup:
-        data = setup.data
-        y = np.asarray(data.y).reshape(len(data.y))
-        keep = (y >= 0) & (y < units)
-        keep_val = None
-        if data.y_val is not None and not isinstance(data.y_val, (list, tuple, dict)):
-            y_val = np.asarray(data.y_val).reshape(len(data.y_val))
-            keep_val = (y_val >= 0) & (y_val < units)
-        return setup.with_changes(data=_keep(data, keep, keep_val))
-
-    return [Fix(id="labels-drop-out-of-range", family="data", data_fix=True,
+    return [Fix(base=setup, id="labels-drop-out-of-range", family="data",
                 note=note, title=f"Drop the rows whose class id is outside 0..{units - 1}",
-                transform=keep_inside,
-                changes=(f"drop {int(outside.sum())} rows with labels outside 0..{units - 1}",),
-                edits=(DataEdit((f"keep = ({{y}} >= 0) & ({{y}} < {units})",
+                edits=(DataEdit((f"keep = (({{y}} >= 0) & ({{y}} < {units})).reshape(len({{y}}), -1).all(axis=1)",
                                  "{x}, {y} = {x}[keep], {y}[keep]"),
-                                (f"keep_val = ({{y_val}} >= 0) & ({{y_val}} < {units})",
+                                (f"keep_val = (({{y_val}} >= 0) & ({{y_val}} < {units}))"
+                                 ".reshape(len({y_val}), -1).all(axis=1)",
                                  "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
-                                comment="class ids must lie in 0..K-1"),),
+                                comment="class ids must lie in 0..K-1", repair=True,
+                                summary=f"drop {int(outside.sum())} rows with labels outside "
+                                        f"0..{units - 1}"),),
                 magnitude=1.5)]

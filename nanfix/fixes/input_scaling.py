@@ -8,8 +8,7 @@ inputs overshoots. These are data transforms; the diff adds the matching line be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,6 +21,12 @@ from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("D103", "D104", "N701", "N703", "N705", "S801", "S802", "S803", "U901", "U902")
+# The family standardises inputs that reach this magnitude, whose median column spread is
+# above `SPREAD_HIGH` or below `SPREAD_LOW` (and not zero): worth trying for any finding it
+# answers, a looser bar than D104's, which names the cause.
+MAGNITUDE = 5.0
+SPREAD_HIGH = 3.0
+SPREAD_LOW = 0.05
 
 
 def plain_inputs(data: TrainingData) -> np.ndarray | None:
@@ -35,35 +40,8 @@ def plain_inputs(data: TrainingData) -> np.ndarray | None:
     return x
 
 
-def transform_inputs(function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[TrainSetup], TrainSetup]:
-    """A setup transform applying function(array, training_inputs) to x and x_val."""
-
-    def apply(setup: TrainSetup) -> TrainSetup:
-        data = setup.data
-        train = np.asarray(data.x)
-        changed = replace(data, x=function(train, train).astype("float32"))
-        if data.x_val is not None and not isinstance(data.x_val, (list, tuple, dict)):
-            changed.x_val = function(np.asarray(data.x_val), train).astype("float32")
-        return setup.with_changes(data=changed)
-
-    return apply
-
-
 def _finite(x: np.ndarray) -> np.ndarray:
     return x[np.isfinite(x)] if np.issubdtype(x.dtype, np.floating) else x.ravel()
-
-
-def _divide_255(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    return x / 255.0
-
-
-def _standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    return (x - train.mean(axis=0)) / (train.std(axis=0) + 1e-7)
-
-
-def _min_max(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    low, high = train.min(axis=0), train.max(axis=0)
-    return (x - low) / (high - low + 1e-7)
 
 
 @family("input_scaling", "Scale the inputs", answers=ANSWERS, priority=20)
@@ -84,34 +62,32 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
     fixes = []
     if pixels:
         fixes.append(Fix(
-            id="inputs-divide-255", family="input_scaling",
+            base=setup, id="inputs-divide-255", family="input_scaling",
             title="Divide the inputs by 255 (pixel values to 0..1)",
-            transform=transform_inputs(_divide_255),
-            changes=(f"x → x / 255.0 ({span}; after: 0..{high / 255:.3g})",),
             edits=(DataEdit(("{x} = {x} / 255.0",), ("{x_val} = {x_val} / 255.0",),
                             comment="scale pixels to 0..1",
-                            inline=("{x} / 255.0", "{x_val} / 255.0")),),
+                            inline=("{x} / 255.0", "{x_val} / 255.0"),
+                            summary=f"x → x / 255.0 ({span}; after: 0..{high / 255:.3g})"),),
             magnitude=1.0))
-    if max(abs(low), abs(high)) > 5.0 or spread > 3.0 or 0 < spread < 0.05:
+    if max(abs(low), abs(high)) > MAGNITUDE or spread > SPREAD_HIGH or 0 < spread < SPREAD_LOW:
         fixes.append(Fix(
-            id="inputs-standardise", family="input_scaling",
+            base=setup, id="inputs-standardise", family="input_scaling",
             title=f"Standardise {what} (zero mean, unit variance {per})",
-            transform=transform_inputs(_standardise),
-            changes=(f"x → (x - mean) / std {per}, from the training inputs ({span})",),
             edits=(DataEdit(("{x}_mean, {x}_std = {x}.mean(axis=0), {x}.std(axis=0) + 1e-7",
                              "{x} = ({x} - {x}_mean) / {x}_std"),
                             ("{x_val} = ({x_val} - {x}_mean) / {x}_std",),
-                            comment="standardise with the training statistics"),),
+                            comment="standardise with the training statistics",
+                            summary=f"x → (x - mean) / std {per}, from the training inputs ({span})"),),
             magnitude=1.5))
         if not pixels and high > low:
             fixes.append(Fix(
-                id="inputs-min-max", family="input_scaling",
+                base=setup, id="inputs-min-max", family="input_scaling",
                 title=f"Min-max scale {what} to 0..1 ({per})",
-                transform=transform_inputs(_min_max),
-                changes=(f"x → (x - min) / (max - min) {per}, from the training inputs ({span})",),
                 edits=(DataEdit(("{x}_min, {x}_max = {x}.min(axis=0), {x}.max(axis=0)",
                                  "{x} = ({x} - {x}_min) / ({x}_max - {x}_min + 1e-7)"),
                                 ("{x_val} = ({x_val} - {x}_min) / ({x}_max - {x}_min + 1e-7)",),
-                                comment="min-max scale with the training range"),),
+                                comment="min-max scale with the training range",
+                                summary=f"x → (x - min) / (max - min) {per}, from the training "
+                                        f"inputs ({span})"),),
                 magnitude=1.5))
     return fixes

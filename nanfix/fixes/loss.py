@@ -20,35 +20,36 @@ from nanfix.capture.task import (
     ABSOLUTE_LOSSES,
     CATEGORICAL_LOSSES,
     SPARSE_LOSSES,
+    Activation,
+    LabelFormat,
+    TaskKind,
 )
 from nanfix.fixes.catalog import Fix, family
-from nanfix.fixes.helpers import codes
+from nanfix.fixes.helpers import stalls
 from nanfix.fixes.pairing import LossSpec, change_fix
 from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("P306", "P307", "S803", "S805")
-STALL_OF_MAE = frozenset({"S803", "S805"})
 
 
 @family("loss", "Use a loss that fits the targets", answers=ANSWERS, priority=35)
 def loss(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     task = setup.task
-    found = codes(findings)
     fixes: list[Fix | None] = []
-    if task.label_format == "binary" and (task.classes or 1) > 1 and \
+    if task.label_format is LabelFormat.BINARY and (task.classes or 1) > 1 and \
             task.loss_name in CATEGORICAL_LOSSES | SPARSE_LOSSES:
         fixes.append(change_fix(
-            setup, id="loss-multilabel-bce", family_name="loss", activation="sigmoid",
-            loss=LossSpec("binary_crossentropy", from_logits=False), kind="multilabel",
+            setup, id="loss-multilabel-bce", family_name="loss", activation=Activation.SIGMOID,
+            loss=LossSpec("binary_crossentropy", from_logits=False),
             title="Sigmoid outputs with binary cross-entropy (several labels per sample)"))
     if (task.classes or 1) == 1 and task.loss_name in CATEGORICAL_LOSSES | SPARSE_LOSSES:
         fixes.append(change_fix(
-            setup, id="loss-binary-crossentropy", family_name="loss", activation="sigmoid",
-            loss=LossSpec("binary_crossentropy", from_logits=False), kind="binary",
+            setup, id="loss-binary-crossentropy", family_name="loss", activation=Activation.SIGMOID,
+            loss=LossSpec("binary_crossentropy", from_logits=False),
             title="Binary cross-entropy on the single sigmoid unit (two classes)"))
-    if task.kind == "regression" and task.loss_name in ABSOLUTE_LOSSES and found & STALL_OF_MAE:
+    if task.kind is TaskKind.REGRESSION and task.loss_name in ABSOLUTE_LOSSES and stalls(findings):
         for name, title in (("mean_squared_error", "Mean squared error instead of mean absolute error"),
                             ("huber", "Huber loss instead of mean absolute error")):
             fixes.append(change_fix(setup, id=f"loss-{name.replace('_', '-')}", family_name="loss",

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nanfix.fixes.catalog import Fix, family
-from nanfix.fixes.helpers import optimizer_change
 from nanfix.fixes.source.edits import OptimizerEdit
 from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
@@ -20,20 +19,11 @@ ANSWERS = ("M403", "N701", "N703", "S801", "S803", "S805")
 ADAM_RATE = 0.001
 
 
-def _swap(setup: TrainSetup) -> TrainSetup:
-    import keras
-
-    return setup.with_changes(optimizer_config=keras.optimizers.serialize(
-        keras.optimizers.Adam(learning_rate=ADAM_RATE)))
-
-
 @family("optimizer", "Use another optimizer", answers=ANSWERS, priority=110)
 def optimizer(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     if setup.optimizer_name == "Adam":
         return []
-    return [Fix(id="optimizer-adam", family="optimizer",
+    return [Fix(base=setup, id="optimizer-adam", family="optimizer",
                 title=f"Use Adam (learning_rate={ADAM_RATE:g}) instead of {setup.optimizer_name}",
-                transform=_swap,
-                changes=(optimizer_change(setup, {"learning_rate": ADAM_RATE}, class_name="Adam"),),
                 edits=(OptimizerEdit({"learning_rate": ADAM_RATE}, class_name="Adam"),),
                 magnitude=2.0)]

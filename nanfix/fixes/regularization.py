@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nanfix.config import Thresholds
-from nanfix.findings.model import REGULARIZER_KEYS
 from nanfix.fixes.catalog import Fix, family
-from nanfix.fixes.helpers import describe_layer, edit_layers, layers_of
+from nanfix.fixes.helpers import answered, layers_of
 from nanfix.fixes.source.edits import LayerEdit
 from nanfix.fixes.source.text import Code
 from nanfix.probes.setup import TrainSetup
@@ -22,7 +20,6 @@ from nanfix.records import Finding
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("M404", "S801", "S802", "S803")
 USUAL = 1e-4
-LIMIT = Thresholds.regularization_limit  # the factor from which M404 calls a penalty dominant
 
 
 def _factors(config: Any) -> dict[str, float]:
@@ -35,32 +32,23 @@ def _factors(config: Any) -> dict[str, float]:
 @family("regularization", "Use a usual regularisation factor", answers=ANSWERS, priority=65,
         model_edit=True)
 def regularization(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
+    """The regularizers M404 found dominant (its evidence names each layer and argument), each
+    given a usual factor; without that finding there is nothing to make usual."""
     value = float(grid[0]) if grid else USUAL
-    layer_changes: dict[str, dict[str, Any]] = {}
-    changes, edits = [], []
-    for layer in layers_of(setup):
-        config = layer.get("config", {})
-        settings: dict[str, Any] = {}
-        source: dict[str, Any] = {}
-        parts = []
-        for key in REGULARIZER_KEYS:
-            factors = _factors(config.get(key))
-            if not factors or max(factors.values()) < LIMIT:
+    configs = {layer["config"]["name"]: layer["config"] for layer in layers_of(setup)}
+    per_layer: dict[str, dict[str, Code]] = {}
+    for item in answered(findings, "M404"):
+        for heavy in item.evidence.get("regularizers", []):
+            regularizer = configs.get(heavy["layer"], {}).get(heavy["key"])
+            factors = _factors(regularizer)
+            if not factors:
                 continue
-            kind = config[key]["class_name"]
-            new = {name: value for name in factors}
-            settings[key] = {**config[key], "config": {**config[key]["config"], **new}}
-            arguments = ", ".join(f"{name}={value:g}" for name in new)
-            source[key] = Code("{keras}.regularizers." + f"{kind}({arguments})")
-            parts.append(f"{key} {kind}({', '.join(f'{n}={f:g}' for n, f in factors.items())}) → "
-                         f"{kind}({arguments})")
-        if settings:
-            layer_changes[config["name"]] = settings
-            changes.append(f"{describe_layer(setup, layer)}: " + ", ".join(parts))
-            edits.append(LayerEdit(config["name"], source))
-    if not layer_changes:
+            arguments = ", ".join(f"{name}={value:g}" for name in factors)
+            per_layer.setdefault(heavy["layer"], {})[heavy["key"]] = Code(
+                "{keras}.regularizers." + f"{regularizer['class_name']}({arguments})")
+    if not per_layer:
         return []
-    return [Fix(id=f"regularization-{value:g}", family="regularization",
+    return [Fix(base=setup, id=f"regularization-{value:g}", family="regularization",
                 title=f"Regularisation factor {value:g} instead of the dominant one",
-                transform=lambda s: s.edit_model(edit_layers(layer_changes)),
-                changes=tuple(changes), edits=tuple(edits), magnitude=1.0)]
+                edits=tuple(LayerEdit(name, settings) for name, settings in per_layer.items()),
+                magnitude=1.0)]

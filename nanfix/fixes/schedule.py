@@ -36,13 +36,8 @@ def schedule(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] |
     if not rate or rate <= 0 or not diverges(findings):
         return []
     boundaries, values = warmup(rate, int(grid[0]) if grid else WARMUP_STEPS)
-    config = {"module": "keras.optimizers.schedules", "class_name": "PiecewiseConstantDecay",
-              "registered_name": None,
-              "config": {"boundaries": boundaries, "values": values, "name": "warmup"}}
     code = Code("{keras}.optimizers.schedules.PiecewiseConstantDecay(" + f"{boundaries}, {values})")
-    return [Fix(id="lr-warmup", family="schedule",
+    return [Fix(base=setup, id="lr-warmup", family="schedule",
                 title=f"Warm the learning rate up: {values[0]:g}, then {values[1]:g}, then {values[2]:g} "
                       f"from step {boundaries[1]}",
-                transform=lambda s: s.edit_optimizer(learning_rate=config),
-                changes=(f"learning_rate={rate:g} → PiecewiseConstantDecay({boundaries}, {values})",),
                 edits=(OptimizerEdit({"learning_rate": code}),), magnitude=1.5)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nanfix.capture.task import Activation, TaskKind
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.pairing import change_fix, classification_loss
 from nanfix.probes.setup import TrainSetup
@@ -24,16 +25,15 @@ def stable_loss(setup: TrainSetup, findings: list[Finding], grid: Sequence[float
     task = setup.task
     if task.loss_name != "custom" or not task.is_classification:
         return []
-    probabilities = "softmax" if task.kind == "multiclass" else "sigmoid"
+    probabilities = Activation.SOFTMAX if task.kind is TaskKind.MULTICLASS else Activation.SIGMOID
     loss = classification_loss(setup, from_logits=False, as_class=True)
     logits = classification_loss(setup, from_logits=True)
     fixes = [
         change_fix(setup, id="loss-builtin", family_name="stable_loss",
                    title=f"Replace the hand-written loss with keras.losses.{loss.describe()}",
-                   activation=probabilities if task.output_activation != probabilities else None,
-                   loss=loss),
+                   activation=probabilities, loss=loss),
         change_fix(setup, id="loss-builtin-logits", family_name="stable_loss",
                    title=f"Linear output with keras.losses.{logits.describe()}",
-                   activation="linear", loss=logits, magnitude=1.2),
+                   activation=Activation.LINEAR, loss=logits, magnitude=1.2),
     ]
     return [fix for fix in fixes if fix is not None]

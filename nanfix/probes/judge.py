@@ -84,7 +84,7 @@ class LossWindow:
 def learned(run: SeedRun, task, thresholds: Thresholds) -> tuple[bool, bool]:
     """(the evaluation loss fell enough, the accuracy rose enough above chance)."""
     start, final = run.start_loss, run.final_loss
-    fresh = run.signals.get("fresh_loss")
+    fresh = run.signals.fresh_loss
     if fresh is not None and start is not None and final is not None:
         # resumed from a recorded state: learned against a fresh model's loss, and kept what
         # the recorded run had learned (not more than `resume_keep` of the way back)
@@ -102,7 +102,7 @@ def only_the_mean(run: SeedRun, thresholds: Thresholds) -> bool:
     """A regression whose final loss is not `learn_regression_gain` below the loss of
     predicting its targets' best constant: it learned the mean, nothing of its inputs. For a
     model with several outputs, any regression head that did no better (`mean_only_heads`)."""
-    guess = run.signals.get("constant_guess_loss")
+    guess = run.signals.constant_guess_loss
     return bool(guess is not None and run.final_loss is not None and
                 run.final_loss > (1.0 - thresholds.learn_regression_gain) * guess) or \
         bool(mean_only_heads(run, thresholds))
@@ -111,10 +111,10 @@ def only_the_mean(run: SeedRun, thresholds: Thresholds) -> bool:
 def mean_only_heads(run: SeedRun, thresholds: Thresholds) -> list[tuple[str, float, float]]:
     """(head, its final loss, its constant-guess loss) for each regression output that learned
     only its targets' mean."""
-    end = run.signals.get("end_eval", {})
+    end = run.signals.end_eval
     out = []
-    for head, guess in (run.signals.get("head_guess_losses") or {}).items():
-        loss = end.get(f"head_loss/{head}")
+    for head, guess in run.signals.head_guess_losses.items():
+        loss = end.head_losses.get(head) if end is not None else None
         if loss is None or loss > (1.0 - thresholds.learn_regression_gain) * guess:
             out.append((head, loss, guess))
     return out
@@ -139,11 +139,11 @@ def judge(run: SeedRun, task, thresholds: Thresholds, exploded_at: int | None,
     if exploded_at is not None:
         return (Outcome.DIVERGED, None,
                 f"loss exploded at step {exploded_at} (over {thresholds.explode_factor:g}x its start)")
-    jump = run.signals.get("late_jump")
+    jump = run.signals.late_jump
     if jump is not None:
         return (Outcome.DIVERGED, None,
-                f"the loss jumped at step {jump['step']} to {jump['loss']:.3g}, {jump['ratio']:.3g}x "
-                f"its best {jump['best']:.3g}, after it had converged (late jump)")
+                f"the loss jumped at step {jump.step} to {jump.loss:.3g}, {jump.ratio:.3g}x "
+                f"its best {jump.best:.3g}, after it had converged (late jump)")
     if run.final_loss is None:
         return Outcome.DIVERGED, None, "the evaluation loss is not finite at the end of the probe"
     if timed_out and run.steps_run < MIN_STEPS_FOR_A_VERDICT:
@@ -160,17 +160,21 @@ def judge(run: SeedRun, task, thresholds: Thresholds, exploded_at: int | None,
 def one_class(run: SeedRun, task, thresholds: Thresholds) -> bool:
     """A classifier that predicts one class for (nearly) every sample and is (nearly) always
     right: the targets hold one class, so a falling loss and a perfect accuracy are no learning."""
-    end = run.signals.get("end_eval", {})
     return bool(task is not None and task.is_classification and run.val_accuracy is not None
-                and (end.get("top_class_fraction") or 0) >= thresholds.constant_prediction_share
+                and _top_class_fraction(run) >= thresholds.constant_prediction_share
                 and run.val_accuracy >= thresholds.one_class_accuracy)
+
+
+def _top_class_fraction(run: SeedRun) -> float:
+    """The share of the evaluation samples the model gave its most common class (0 unknown)."""
+    end = run.signals.end_eval
+    return (end.top_class_fraction or 0.0) if end is not None else 0.0
 
 
 def stall_kind(run: SeedRun, task, thresholds: Thresholds, loss_fell: bool,
                accuracy_ok: bool) -> StallKind:
     """Which way a finite seed failed to learn, the most specific first."""
-    end = run.signals.get("end_eval", {})
-    if task.is_classification and (end.get("top_class_fraction") or 0) >= thresholds.constant_prediction_share:
+    if task.is_classification and _top_class_fraction(run) >= thresholds.constant_prediction_share:
         return StallKind.CONSTANT_PREDICTIONS
     if task.at_chance_loss(run.final_loss, thresholds.chance_tolerance):
         return StallKind.CHANCE_LOSS
@@ -199,7 +203,7 @@ def stall_reason(stall: StallKind, run: SeedRun, task, thresholds: Thresholds) -
     if stall is StallKind.ACCURACY_AT_CHANCE:
         return (f"loss fell but accuracy stayed near chance ({run.val_accuracy:.3f} vs "
                 f"{task.chance_accuracy:.3f})")
-    if stall is StallKind.MEAN_ONLY and run.signals.get("head_guess_losses"):
+    if stall is StallKind.MEAN_ONLY and run.signals.head_guess_losses:
         heads = mean_only_heads(run, thresholds)
         if heads:
             head, loss, guess = heads[0]
@@ -207,7 +211,7 @@ def stall_reason(stall: StallKind, run: SeedRun, task, thresholds: Thresholds) -
             return (f"output '{head}': loss {shown} is no better than predicting its targets' mean "
                     f"({guess:.4g}): that head learned nothing from the inputs")
     if stall is StallKind.MEAN_ONLY:
-        guess = run.signals.get("constant_guess_loss")
+        guess = run.signals.constant_guess_loss
         return (f"loss {run.final_loss:.4g} is no better than predicting the targets' mean "
                 f"({guess:.4g}): nothing learned from the inputs")
     return "loss did not fall clearly below its start within the budget"

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from nanfix.capture.training_data import map_nest
 from nanfix.probes.trainer import Trainer
-from nanfix.records import NonFinite
+from nanfix.records import NonFinite, NonFiniteKind
 
 OP_PATTERN = re.compile(r'op "?(\w+)"?')
 
@@ -71,28 +71,28 @@ def locate_nonfinite(step: int, loss: float, stats: dict[str, np.ndarray], layou
     bad_activations = np.flatnonzero(stats["act_nonfinite"] > 0)
     if bad_activations.size:
         layer = layout.activation_layers[bad_activations[0]]
-        return NonFinite(step=step, kind="activation", layer=layer, stage="forward",
+        return NonFinite(step=step, kind=NonFiniteKind.ACTIVATION, layer=layer, stage="forward",
                          origin=_origin(trainer, layer))
     if not math.isfinite(loss):
         # the loss overflowed on finite outputs: name the layer that feeds it
         layer = layout.activation_layers[-1] if layout.activation_layers else None
         layer = None if layer == "output" else layer
-        return NonFinite(step=step, kind="loss", layer=layer, stage="loss",
+        return NonFinite(step=step, kind=NonFiniteKind.LOSS, layer=layer, stage="loss",
                          origin=_origin(trainer, layer))
     bad_grads = np.flatnonzero(~np.isfinite(stats["grad_max"]))
     if bad_grads.size:
         layer = layout.variable_layers[bad_grads[-1]]
-        return NonFinite(step=step, kind="gradient", layer=layer, stage="backward",
+        return NonFinite(step=step, kind=NonFiniteKind.GRADIENT, layer=layer, stage="backward",
                          origin=_origin(trainer, layer))
     bad_weights = np.flatnonzero(~np.isfinite(stats["weight_max"]))
     if bad_weights.size:
         layer = layout.variable_layers[bad_weights[0]]
-        return NonFinite(step=step, kind="weight", layer=layer, stage="update",
+        return NonFinite(step=step, kind=NonFiniteKind.WEIGHT, layer=layer, stage="update",
                          origin=_origin(trainer, layer))
     bad_state = np.flatnonzero(~np.isfinite(stats["state_max"]))
     if bad_state.size:
         layer = layout.state_layers[bad_state[0]]
-        return NonFinite(step=step, kind="weight", layer=layer, stage="update",
+        return NonFinite(step=step, kind=NonFiniteKind.WEIGHT, layer=layer, stage="update",
                          origin=_origin(trainer, layer))
     return None
 

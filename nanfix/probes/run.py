@@ -21,7 +21,16 @@ from nanfix.config import Settings, Thresholds
 from nanfix.probes.judge import LossWindow, exploded, judge
 from nanfix.probes.localize import locate_nonfinite
 from nanfix.probes.trainer import Trainer
-from nanfix.records import NonFinite, Outcome, ProbeResult, SeedRun, finite_or_none
+from nanfix.records import (
+    Evaluation,
+    LateJump,
+    NonFinite,
+    Outcome,
+    ProbeResult,
+    SeedRun,
+    Signals,
+    finite_or_none,
+)
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -130,8 +139,7 @@ class SeedProbe:
         self.first_weight_norm: dict[str, float] = {}
         self.first_nonfinite: NonFinite | None = None
         self.exploded_at: int | None = None
-        fresh_loss = (fresh_eval or start_eval)["loss"]
-        fresh_loss = fresh_loss if math.isfinite(fresh_loss) else None
+        fresh_loss = (fresh_eval or start_eval).loss
         # a resumed seed starts near its best: an explosion is measured on a fresh model's scale
         # (for a fresh seed that is its own start)
         self.reference = fresh_loss
@@ -185,7 +193,7 @@ class SeedProbe:
                 return False
             self.jumps.add(step, loss)
             jump = self.jumps.jump
-            if jump is not None and (self.stop_on_explosion or step - jump["step"] >= JUMP_GRACE_STEPS):
+            if jump is not None and (self.stop_on_explosion or step - jump.step >= JUMP_GRACE_STEPS):
                 return False
         if step == self.steps // 2:
             self.adam_mid = trainer.adam_second_moment(thresholds.adam_v_epsilon_factor)
@@ -205,7 +213,7 @@ class SeedProbe:
             return SeedRun(seed=self.seed, outcome=Outcome.CRASHED, steps_run=step, reason=self.crashed,
                            traceback=self.crash_detail,
                            loss=history["loss"], grad_norm=history["grad_norm"],
-                           start_loss=finite_or_none(self.start_eval["loss"]),
+                           start_loss=self.start_eval.loss,
                            elapsed_s=time.perf_counter() - self.started)
         end_eval = trainer.evaluate()
         classifier = trainer.task.is_classification  # a regression has no accuracy to report
@@ -213,26 +221,24 @@ class SeedProbe:
         run = SeedRun(seed=self.seed, outcome=Outcome.HEALTHY, steps_run=step + 1,
                       loss=history["loss"], grad_norm=history["grad_norm"], weight_norm=self.weight_norms,
                       first_nonfinite=self.first_nonfinite,
-                      start_loss=finite_or_none(self.start_eval["loss"]),
-                      final_loss=finite_or_none(end_eval["loss"]),
+                      start_loss=self.start_eval.loss,
+                      final_loss=end_eval.loss,
                       best_loss=finite_or_none(best if best < math.inf else None),
                       train_accuracy=_tail_mean(history["accuracy"]) if classifier else None,
-                      val_loss=finite_or_none(end_eval["loss"]),
-                      val_accuracy=finite_or_none(end_eval["accuracy"]) if classifier else None)
+                      val_loss=end_eval.loss,
+                      val_accuracy=end_eval.accuracy if classifier else None)
         run.signals = _signals(trainer, self.start_eval, end_eval, history, self.weight_norms,
                                self.first_weight_norm, trainer.layout, self.dead, self.saturated,
                                self.exploded_at, thresholds)
-        if self.fresh_eval is not None:
-            run.signals["fresh_loss"] = finite_or_none(self.fresh_eval["loss"])
-        if self.jumps.jump is not None:
-            run.signals["late_jump"] = self.jumps.jump
-        if self.adam_mid is not None:
-            run.signals["adam_mid"] = self.adam_mid
+        signals = run.signals
+        signals.fresh_loss = self.fresh_eval.loss if self.fresh_eval is not None else None
+        signals.late_jump = self.jumps.jump
+        signals.adam_mid = self.adam_mid
         if self.grad_rms:
-            run.signals["grad_rms_by_layer"] = _layer_gradients(trainer, trainer.layout, self.grad_rms)
+            signals.grad_rms_by_layer = _layer_gradients(trainer, trainer.layout, self.grad_rms)
         if trainer.custom_step and self.alignments:
             # the script's own train_step: does its update descend the compiled loss?
-            run.signals["update_alignment"] = float(np.median(self.alignments))
+            signals.update_alignment = float(np.median(self.alignments))
         run.outcome, run.stall, run.reason = judge(run, trainer.task, thresholds, self.exploded_at,
                                                    self.timed_out)
         run.learned = run.outcome is Outcome.HEALTHY
@@ -254,7 +260,7 @@ class JumpTracker:
         self.trainer, self.thresholds = trainer, thresholds
         # without a fresh model's loss there is no scale to judge a jump on
         self.watch = LossWindow(thresholds, first=fresh_loss) if fresh_loss is not None else None
-        self.jump: dict[str, Any] | None = None
+        self.jump: LateJump | None = None
         self.adam_before = self._adam() if measure_now else None
         self.adam_step = 0 if measure_now else None
 
@@ -266,9 +272,9 @@ class JumpTracker:
         if self.jump is not None or watch is None:
             return
         if watch.add(loss):
-            self.jump = {"step": step, "loss": watch.recent, "best": watch.best, "first": watch.first,
-                         "ratio": watch.recent / max(watch.best, 1e-30),
-                         "adam_before": self.adam_before, "adam_step": self.adam_step}
+            self.jump = LateJump(step=step, loss=watch.recent, best=watch.best, first=watch.first,
+                                 ratio=watch.recent / max(watch.best, 1e-30),
+                                 adam_before=self.adam_before, adam_step=self.adam_step)
         elif watch.converged and not watch.rising and step % ADAM_EVERY_STEPS == 0:
             self.adam_before, self.adam_step = self._adam(), step
 
@@ -289,18 +295,18 @@ def _per_layer(variable_layers: list[str], values: np.ndarray) -> dict[str, floa
     return {layer: math.sqrt(total) for layer, total in squares.items()}
 
 
-def _layer_gradients(trainer, layout, grad_rms: list[np.ndarray]) -> list[list]:
+def _layer_gradients(trainer, layout, grad_rms: list[np.ndarray]) -> list[tuple[str, float]]:
     """[layer, median RMS gradient of its kernels] for the weighted layers, input side first:
     the first layers' gradients against the last ones' say whether gradients vanish."""
     medians = np.median(np.stack(grad_rms), axis=0)
     kernels = [index for index, path in enumerate(layout.variables)
                if path.rsplit("/", 1)[-1] in ("kernel", "depthwise_kernel", "embeddings")]
     chosen = kernels or range(len(layout.variables))
-    out: list[list] = []
+    out: list[tuple[str, float]] = []
     for index in chosen:
         layer = layout.variable_layers[index]
         if not out or out[-1][0] != layer:
-            out.append([layer, float(medians[index])])
+            out.append((layer, float(medians[index])))
     return out
 
 
@@ -309,8 +315,9 @@ def _tail_mean(values: list[float | None], fraction: float = 0.2) -> float | Non
     return float(np.mean(tail)) if tail else None
 
 
-def _signals(trainer, start_eval, end_eval, history, weight_norms, first_weight_norm, layout,
-             dead, saturated, exploded_at, thresholds: Thresholds) -> dict[str, Any]:
+def _signals(trainer, start_eval: Evaluation, end_eval: Evaluation, history, weight_norms,
+             first_weight_norm, layout, dead, saturated, exploded_at,
+             thresholds: Thresholds) -> Signals:
     """Measurements the findings read: growth, dead units, saturation, Adam, predictions."""
     growth = {}
     for layer, norms in weight_norms.items():
@@ -319,23 +326,16 @@ def _signals(trainer, start_eval, end_eval, history, weight_norms, first_weight_
         if start and finite:
             growth[layer] = max(finite) / max(start, 1e-12)
     grads = [g for g in history["grad_norm"] if g is not None]
-    signals: dict[str, Any] = {
-        "start_eval": {k: finite_or_none(v) for k, v in start_eval.items()},
-        "end_eval": {k: finite_or_none(v) for k, v in end_eval.items()},
-        "weight_growth": growth,
-        "grad_norm_first": grads[0] if grads else None,
-        "grad_norm_max": max(grads) if grads else None,
-        "exploded_at": exploded_at,
-        "constant_guess_loss": getattr(trainer, "constant_guess_loss", None),
-        "head_guess_losses": dict(getattr(trainer, "head_guesses", None) or {}),
-    }
+    signals = Signals(start_eval=start_eval, end_eval=end_eval, weight_growth=growth,
+                      grad_norm_first=grads[0] if grads else None,
+                      grad_norm_max=max(grads) if grads else None, exploded_at=exploded_at,
+                      constant_guess_loss=getattr(trainer, "constant_guess_loss", None),
+                      head_guess_losses=dict(getattr(trainer, "head_guesses", None) or {}),
+                      adam=trainer.adam_second_moment(thresholds.adam_v_epsilon_factor))
     if dead:
         tail = np.mean(np.stack(dead[-max(1, len(dead) // 5):]), axis=0)
-        signals["dead_relu"] = dict(zip(layout.dead_layers, (float(v) for v in tail), strict=False))
+        signals.dead_relu = dict(zip(layout.dead_layers, (float(v) for v in tail), strict=False))
     if saturated:
         tail = np.mean(np.stack(saturated[-max(1, len(saturated) // 5):]), axis=0)
-        signals["saturation"] = dict(zip(layout.saturating_layers, (float(v) for v in tail), strict=False))
-    adam = trainer.adam_second_moment(thresholds.adam_v_epsilon_factor)
-    if adam:
-        signals["adam"] = adam
+        signals.saturation = dict(zip(layout.saturating_layers, (float(v) for v in tail), strict=False))
     return signals

@@ -39,6 +39,27 @@ class TrainSetup:
     def with_changes(self, **changes: Any) -> TrainSetup:
         return replace(self, **changes)
 
+    def retask(self) -> TrainSetup:
+        """The setup with its task read again from the (edited) output activation, the loss
+        and the targets, as `capture.task.infer` read the script's: a fix that changes one of
+        them changes what is judged (a data fix the chance accuracy, a new loss the kind).
+        A model with several outputs keeps its tasks: no fix changes its heads."""
+        if self.task.outputs:
+            return self
+        from nanfix.capture.task import infer_output
+
+        activation = self.task.output_activation
+        if self.model_edits:
+            activation = output_activation_of(self.edited_config()) or activation
+        return replace(self, task=infer_output(activation, self.task.classes, self.loss, self.data.y))
+
+    def edited_config(self) -> dict:
+        """The model's serialized config with every model edit made."""
+        config = copy.deepcopy(model_config(self.model))
+        for edit in self.model_edits:
+            config = edit(config)
+        return config
+
     def edit_model(self, edit: ModelEdit) -> TrainSetup:
         return replace(self, model_edits=[*self.model_edits, edit])
 
@@ -82,6 +103,126 @@ def rebuildable(model: Any) -> bool:
 def layer_configs(config: dict) -> list[dict]:
     """The per-layer config dicts of a serialized Sequential/functional model, in order."""
     return [layer for layer in config["config"]["layers"] if layer.get("class_name") != "InputLayer"]
+
+
+# Layers that shape an output without computing it (its activation is the layer's before them).
+LAYOUT_CLASSES = ("Dropout", "Flatten", "Reshape", "SpatialDropout1D", "SpatialDropout2D",
+                  "GaussianNoise", "GaussianDropout", "AlphaDropout")
+
+
+def output_layer_config(layers: list[dict]) -> dict | None:
+    """The last layer that shapes the output (layout layers such as Dropout are skipped)."""
+    for layer in reversed(layers):
+        if layer.get("class_name") in LAYOUT_CLASSES:
+            continue
+        return layer
+    return None
+
+
+def activation_name(layer: dict) -> str:
+    """The activation a serialized layer applies, as Keras names it ("linear" for none)."""
+    if layer.get("class_name") == "Softmax":
+        return "softmax"
+    if layer.get("class_name") in ("ReLU", "LeakyReLU", "PReLU", "ELU"):
+        return layer["class_name"].lower()
+    activation = layer.get("config", {}).get("activation", "linear")
+    if isinstance(activation, dict):  # a serialized activation object
+        activation = activation.get("config", {}).get("name") or activation.get("class_name", "custom")
+    return str(activation or "linear").lower()
+
+
+def output_activation_of(config: dict) -> Any:
+    """The output activation (`capture.task.Activation`) of a serialized model, or None."""
+    from nanfix.capture.task import Activation
+
+    if "layers" not in config.get("config", {}):
+        return None
+    output = output_layer_config(layer_configs(config))
+    return Activation.of(activation_name(output)) if output is not None else None
+
+
+def all_layer_configs(config: dict) -> list[dict]:
+    """Every layer config of a serialized model, those nested in sub-models included."""
+    out = []
+    for layer in config.get("config", {}).get("layers", []):
+        out.append(layer)
+        if "layers" in layer.get("config", {}):
+            out.extend(all_layer_configs(layer))
+    return out
+
+
+def set_layer_settings(changes: dict[str, dict[str, Any]]) -> ModelEdit:
+    """A model edit that sets config keys of the named layers (None: the key is removed, so
+    the layer's default applies, as when the argument is left out of its constructor)."""
+    changes = copy.deepcopy(changes)
+
+    def edit(config: dict) -> dict:
+        config = _without_compile(config)
+        for layer in all_layer_configs(config):
+            settings = changes.get(layer.get("config", {}).get("name"))
+            for key, value in (settings or {}).items():
+                if value is None:
+                    layer["config"].pop(key, None)
+                else:
+                    layer["config"][key] = copy.deepcopy(value)
+        return config
+
+    return edit
+
+
+def insert_after(layer_name: str, new_layers: list[dict]) -> ModelEdit:
+    """A model edit that inserts serialized layers right after layer `layer_name` of a
+    Sequential model's list."""
+    new_layers = copy.deepcopy(new_layers)
+
+    def edit(config: dict) -> dict:
+        config = _without_compile(config)
+        layers = []
+        for layer in config["config"]["layers"]:
+            layers.append(layer)
+            if layer.get("config", {}).get("name") == layer_name:
+                layers.extend(copy.deepcopy(new_layers))
+        config["config"]["layers"] = layers
+        return config
+
+    return edit
+
+
+def replace_policies(old: tuple[str, ...], new: str) -> ModelEdit:
+    """A model edit that gives every layer computing under a policy in `old` the policy `new`."""
+
+    def edit(config: dict) -> dict:
+        config = _without_compile(config)
+        stack: list[Any] = [config]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                if policy_name(node) in old:
+                    node["config"]["dtype"] = {"module": "keras", "class_name": "DTypePolicy",
+                                               "config": {"name": new}, "registered_name": None}
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        return config
+
+    return edit
+
+
+def policy_name(layer: dict) -> str | None:
+    """The dtype policy's name in a serialized layer config ("mixed_float16"), or None."""
+    config = layer.get("config")
+    dtype = config.get("dtype") if isinstance(config, dict) else None
+    if isinstance(dtype, dict):
+        return (dtype.get("config") or {}).get("name")
+    return dtype if isinstance(dtype, str) else None
+
+
+def _without_compile(config: dict) -> dict:
+    """A copy of the config without its compile settings: they may hold a custom loss that
+    does not deserialize, and the Trainer compiles the rebuilt model itself."""
+    config = copy.deepcopy(config)
+    config.pop("compile_config", None)
+    return config
 
 
 def custom_train_step(model: Any) -> str | None:

@@ -23,13 +23,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from nanfix.capture.task import Task, constant_guess_loss, layer_activation  # noqa: E402
+from nanfix.capture.task import (  # noqa: E402
+    Activation,
+    LabelFormat,
+    Task,
+    TaskKind,
+    constant_guess_loss,
+    layer_activation,
+)
 from nanfix.capture.training_data import TrainingData, first_array, map_nest  # noqa: E402
 from nanfix.probes import resume  # noqa: E402
 from nanfix.probes.setup import custom_train_step  # noqa: E402
-
-RELU_LIKE = {"relu", "relu6", "elu", "selu", "leaky_relu", "gelu", "silu", "swish"}
-SATURATING = {"sigmoid", "tanh", "hard_sigmoid", "softsign"}
+from nanfix.records import AdamState, Evaluation, finite_or_none  # noqa: E402
 
 
 @dataclass
@@ -173,15 +178,15 @@ def accuracy_fn(task: Task):
     def accuracy(y, y_pred):
         y_pred = tf.cast(y_pred, tf.float32)
         y = tf.cast(y, tf.float32)
-        if task.kind == "multiclass":
+        if task.kind is TaskKind.MULTICLASS:
             predicted = tf.argmax(y_pred, axis=-1)
-            if task.label_format == "onehot" or (y.shape.rank or 0) == (y_pred.shape.rank or 0) and y.shape[-1] == y_pred.shape[-1] and y_pred.shape[-1] != 1:
+            if task.label_format is LabelFormat.ONEHOT or (y.shape.rank or 0) == (y_pred.shape.rank or 0) and y.shape[-1] == y_pred.shape[-1] and y_pred.shape[-1] != 1:
                 truth = tf.argmax(y, axis=-1)
             else:
                 truth = tf.cast(tf.reshape(y, tf.shape(predicted)), tf.int64)
             return tf.reduce_mean(tf.cast(tf.equal(predicted, truth), tf.float32))
-        if task.kind in ("binary", "multilabel"):
-            threshold = 0.0 if (task.from_logits or task.output_activation not in ("sigmoid", "softmax")) else 0.5
+        if task.kind in (TaskKind.BINARY, TaskKind.MULTILABEL):
+            threshold = 0.0 if (task.from_logits or not task.output_activation.probabilities) else 0.5
             predicted = tf.cast(y_pred > threshold, tf.float32)
             truth = tf.cast(tf.reshape(y, tf.shape(predicted)) > 0.5, tf.float32)
             return tf.reduce_mean(tf.cast(tf.equal(predicted, truth), tf.float32))
@@ -218,10 +223,10 @@ class Trainer:
             variables=[variable.path for variable in trainable],
             variable_layers=[owner.get(id(v), v.path.split("/")[0]) for v in trainable],
             activation_layers=[layer.name if layer is not None else "output" for layer in tapped],
-            dead_layers=[t.name for t in tapped if t is not None and layer_activation(t) in RELU_LIKE],
+            dead_layers=[t.name for t in tapped if t is not None and Activation.of(layer_activation(t)).relu_like],
             # the output layer is left out: a confident classifier's sigmoid sits near 0 and 1
             # by design (and the loss sees its logits), hidden layers are the ones that stall
-            saturating_layers=[t.name for t in tapped[:-1] if t is not None and layer_activation(t) in SATURATING],
+            saturating_layers=[t.name for t in tapped[:-1] if t is not None and Activation.of(layer_activation(t)).saturating],
             state_layers=[state_owner[id(v)] for v in self.state_variables],
         )
         self.slices = self.layout.slices()
@@ -271,7 +276,7 @@ class Trainer:
         outputs of a multi-output model: the summed loss can fall while one head learns nothing."""
         guesses, heads = {}, []
         for head in self.task.outputs:
-            if head.kind != "regression":
+            if head.kind is not TaskKind.REGRESSION:
                 continue
             key = output_key(self.model, head.output_index)
             guess = constant_guess_loss(head, _pick(eval_y, key))
@@ -381,8 +386,8 @@ class Trainer:
                 flat = tf.reshape(output, [tf.shape(output)[0], -1])
                 dead.append(tf.reduce_mean(tf.cast(tf.reduce_all(flat <= 0.0, axis=0), tf.float32)))
             if name in self.layout.saturating_layers:
-                activation = layer_activation(layer)
-                if activation == "tanh" or activation == "softsign":
+                activation = Activation.of(layer_activation(layer))
+                if activation in (Activation.TANH, Activation.SOFTSIGN):
                     saturated.append(tf.reduce_mean(tf.cast(tf.abs(output) > 0.99, tf.float32)))
                 else:
                     saturated.append(tf.reduce_mean(tf.cast((output < 0.01) | (output > 0.99), tf.float32)))
@@ -399,10 +404,10 @@ class Trainer:
         y_all, pred_all = y, y_pred
         y, y_pred = self.main_output(y), self.main_output(y_pred)
         y_pred32 = tf.cast(y_pred, tf.float32)
-        if self.task.kind == "multiclass" and y_pred32.shape[-1] and y_pred32.shape[-1] > 1:
+        if self.task.kind is TaskKind.MULTICLASS and y_pred32.shape[-1] and y_pred32.shape[-1] > 1:
             counts = tf.math.bincount(tf.cast(tf.argmax(y_pred32, axis=-1), tf.int32))
             top_fraction = tf.cast(tf.reduce_max(counts), tf.float32) / tf.cast(tf.shape(y_pred32)[0], tf.float32)
-        elif self.task.kind == "binary":
+        elif self.task.kind is TaskKind.BINARY:
             cut = 0.0 if self.task.from_logits else 0.5
             positive = tf.reduce_mean(tf.cast(tf.reshape(y_pred32, [-1]) > cut, tf.float32))
             top_fraction = tf.maximum(positive, 1.0 - positive)
@@ -451,18 +456,19 @@ class Trainer:
         x, y, weight = self._tensors
         return self.step_fn(x, y, weight, tf.constant(index, dtype=tf.int32)).numpy()
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self) -> Evaluation:
         x, y, _ = self._eval_tensors
         loss, accuracy, top_fraction, spread, *heads = (float(v) for v in self.eval_fn(x, y).numpy())
-        return {"loss": loss, "accuracy": accuracy, "top_class_fraction": top_fraction,
-                "prediction_spread": spread,
-                **{f"head_loss/{name}": value
-                   for (name, _, _), value in zip(self._regression_heads, heads, strict=True)}}
+        return Evaluation(loss=finite_or_none(loss), accuracy=finite_or_none(accuracy),
+                          top_class_fraction=finite_or_none(top_fraction),
+                          prediction_spread=finite_or_none(spread),
+                          head_losses={name: finite_or_none(value) for (name, _, _), value
+                                       in zip(self._regression_heads, heads, strict=True)})
 
     def unpack(self, vector: np.ndarray) -> dict[str, np.ndarray]:
         return {name: vector[part] for name, part in self.slices.items()}
 
-    def adam_second_moment(self, near_factor: float) -> dict[str, float] | None:
+    def adam_second_moment(self, near_factor: float) -> AdamState | None:
         """For Adam-family optimizers: how close sqrt(v_hat) has come to epsilon (the share of
         parameters within `near_factor` times epsilon)."""
         velocities = getattr(self.optimizer, "_velocities", None)
@@ -475,16 +481,11 @@ class Trainer:
         roots = np.concatenate([np.sqrt(np.abs(v.numpy().ravel()) / correction) for v in velocities])
         if roots.size == 0:
             return None
-        out = {
-            "epsilon": float(epsilon),
-            "median_sqrt_v": float(np.median(roots)),
-            "min_sqrt_v": float(roots.min()),
-            "fraction_near_epsilon": float(np.mean(roots < near_factor * float(epsilon))),
-            "near_factor": float(near_factor),
-            "step": iterations,
-        }
-        out.update(self._adam_update_size(roots, correction, iterations, float(epsilon)))
-        return out
+        return AdamState(epsilon=float(epsilon), median_sqrt_v=float(np.median(roots)),
+                         min_sqrt_v=float(roots.min()),
+                         fraction_near_epsilon=float(np.mean(roots < near_factor * float(epsilon))),
+                         near_factor=float(near_factor), step=iterations,
+                         **self._adam_update_size(roots, correction, iterations, float(epsilon)))
 
     def _adam_update_size(self, roots: np.ndarray, v_correction: float, iterations: int,
                           epsilon: float) -> dict[str, float]:

@@ -3,8 +3,9 @@
 Each finding becomes one `::error`, `::warning` or `::notice` command (by its severity) on
 the user's line it names: the layer that made the first non-finite value, the `compile`
 call for optimiser and loss findings. A finding that names no line is pinned to the line
-its family points at (optimizer for O-codes, compile otherwise), so it still shows in the
-pull request's diff. A measured cure adds a notice on the line it changes, and a last line
+its rule points at (`Rule.points_at`: the optimizer, the fit, the first non-finite layer, or
+compile), so it still shows in the pull request's diff. A measured cure adds a notice on the
+line it changes, and a last line
 states the verdict. GitHub wants paths relative to the repository, which is where CI runs
 nanfix, so paths are made relative to the current directory.
 
@@ -23,6 +24,7 @@ import re
 from typing import Any
 
 from nanfix.capture.origins import line_number
+from nanfix.findings.catalog import Line, rule_of
 
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 VERDICT_COMMAND = {"healthy": "notice", "diverges": "error", "stalls": "error", "error": "error"}
@@ -98,13 +100,15 @@ def _finding_origin(report: dict[str, Any], finding: dict[str, Any]) -> str | No
         if layer and entry.get("name") == layer and entry.get("origin"):
             return entry["origin"]
     origins = _origins(report)
-    if finding["code"].startswith("O"):
+    entry = rule_of(finding["code"])
+    points_at = entry.points_at if entry is not None else Line.COMPILE
+    if points_at is Line.OPTIMIZER:
         return origins.get("optimizer") or origins.get("compile") or origins.get("fit")
-    if finding["code"].startswith("N"):
+    if points_at is Line.FIRST_NONFINITE:
         first = (report.get("baseline") or {}).get("first_nonfinite") or {}
-        if finding["code"] in ("N701", "N702") and first.get("origin"):
+        if first.get("origin"):
             return first["origin"]
-    if finding["code"].startswith("D"):
+    if points_at is Line.FIT:
         return origins.get("fit") or origins.get("compile")
     return origins.get("compile") or origins.get("fit")
 

@@ -84,6 +84,7 @@ def fix_to_dict(fix: FixResult) -> dict[str, Any]:
         "rank": fix.rank,
         "id": fix.id,
         "family": fix.family,
+        "families": list(fix.families),
         "title": fix.title,
         "changes": list(fix.changes),
         "outcome": fix.outcome.value,

@@ -276,10 +276,21 @@ def reflow(text: str) -> str:
 
 
 def render_rule(entry: Any, fix_families: list[str], console: Console) -> None:
-    """One catalog entry, as `nanfix explain CODE` prints it."""
+    """One catalog entry, as `nanfix explain CODE` prints it: its sections in the catalog's
+    order, the example as code, and the limits it judges by (overridable by its name)."""
     body = [Text(f"{entry.code} {entry.name}: {entry.title}", style="bold"),
             Text(f"severity: {entry.severity.value} · found by: {entry.stage.value} · fixes tried: "
-                 f"{', '.join(fix_families) or '-'}", style="dim"), Text(""), Text(reflow(entry.explanation))]
+                 f"{', '.join(fix_families) or '-'}", style="dim")]
+    if entry.limits:
+        limits = ", ".join(f"{name}={value:g}" for name, value in entry.limits.items())
+        body.append(Text(f"limits: {limits} (override in [tool.nanfix.rules.{entry.name}])", style="dim"))
+    for name, text in entry.explanation.sections.items():
+        body += [Text(""), Text(name.capitalize(), style="bold")]
+        if name == "example":
+            code = "\n".join(line for line in text.splitlines() if not line.strip().startswith("```"))
+            body.append(Syntax(code, "python", theme="ansi_dark", background_color="default"))
+        else:
+            body.append(Text(reflow(text)))
     console.print(Panel(Group(*body), title=entry.code, title_align="left"))
 
 
@@ -298,11 +309,19 @@ def render_config(settings: Any, sources: dict[str, str], console: Console) -> N
     table = Table(title="Effective configuration", title_justify="left")
     for column in ("key", "value", "from"):
         table.add_column(column)
+    from nanfix import findings
+
     data = settings.to_dict()
     for key, value in data.items():
         if key == "thresholds":
             for name, number in value.items():
                 table.add_row(f"thresholds.{name}", str(number), sources.get(f"thresholds.{name}", "default"))
+            continue
+        if key == "rules":  # every rule's own limits, as they apply
+            for code, entry in sorted(findings.RULES.items()):
+                for name, number in entry.limits_under(settings).items():
+                    table.add_row(f"rules.{entry.name}.{name} ({code})", f"{number:g}",
+                                  sources.get(f"rules.{code}.{name}", "default"))
             continue
         table.add_row(key, str(value), sources.get(key, "default"))
     console.print(table)

@@ -14,7 +14,7 @@ from nanfix.fixes.catalog import Fix
 from nanfix.fixes.helpers import optimizer_fix
 from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup
-from nanfix.records import Outcome, Verdict, median
+from nanfix.records import Finding, Outcome, Verdict, median
 from nanfix.sweep.candidate import Candidate, restoring_compile, run_seeds
 
 Emit = Callable[[dict[str, Any]], None]
@@ -22,7 +22,9 @@ Emit = Callable[[dict[str, Any]], None]
 AXES = ("lr", "epsilon", "clip", "scale", "output")
 
 
-def default_grid(axis: str, setup: TrainSetup) -> list[Any]:
+def default_grid(axis: str, setup: TrainSetup, findings: Sequence[Finding] = ()) -> list[Any]:
+    """The values an axis takes by default; the scalings and pairings are those their
+    families propose for this script and its `findings`."""
     settings = setup.optimizer_settings
     if axis == "lr":
         rate = settings.get("learning_rate")
@@ -36,13 +38,13 @@ def default_grid(axis: str, setup: TrainSetup) -> list[Any]:
         return [0.1, 0.5, 1.0, 5.0, 10.0]
     if axis == "scale":
         return ["none", *[fix.id.removeprefix("inputs-") for fix in
-                          catalog.FAMILIES["input_scaling"].fixes(setup, [])]]
+                          catalog.FAMILIES["input_scaling"].fixes(setup, list(findings))]]
     if axis == "output":
-        return ["none", *[fix.id for fix in catalog.FAMILIES["pairing"].fixes(setup, [])]]
+        return ["none", *[fix.id for fix in catalog.FAMILIES["pairing"].fixes(setup, list(findings))]]
     raise ValueError(f"unknown sweep axis {axis!r}; choose one of {', '.join(AXES)}")
 
 
-def axis_fix(axis: str, value: Any, setup: TrainSetup) -> Fix | None:
+def axis_fix(axis: str, value: Any, setup: TrainSetup, findings: Sequence[Finding] = ()) -> Fix | None:
     """The fix that sets `axis` to `value` (None: the script as it is)."""
     if axis == "lr":
         return optimizer_fix(setup, id=f"lr-{value:g}", family="lr", title=f"learning_rate={value:g}",
@@ -58,10 +60,10 @@ def axis_fix(axis: str, value: Any, setup: TrainSetup) -> Fix | None:
         return None
     family = "input_scaling" if axis == "scale" else "pairing"
     wanted = f"inputs-{value}" if axis == "scale" and not str(value).startswith("inputs-") else str(value)
-    for fix in catalog.FAMILIES[family].fixes(setup, []):
+    for fix in catalog.FAMILIES[family].fixes(setup, list(findings)):
         if fix.id == wanted:
             return fix
-    choices = default_grid(axis, setup)
+    choices = default_grid(axis, setup, findings)
     if choices == ["none"]:
         what = "input scaling" if axis == "scale" else "output activation / loss pairing"
         raise ValueError(f"nanfix has no {what} to try for this script (asked for {value!r}): "
@@ -70,30 +72,29 @@ def axis_fix(axis: str, value: Any, setup: TrainSetup) -> Fix | None:
     raise ValueError(f"{value!r} is not a choice for --{axis} here; choose from {', '.join(map(str, choices))}")
 
 
-def _identity(setup: TrainSetup) -> Fix:
-    return Fix(id="as-is", family="none", title="the script as it is",
-               transform=lambda s: s, changes=())
+AS_IS = Fix(id="as-is", family="none", title="the script as it is", edits=())
 
 
 def sweep_axis(setup: TrainSetup, axis: str, grid: Sequence[Any] | None, settings: Settings,
-               deadline: Deadline, emit: Emit | None) -> dict[str, Any]:
+               deadline: Deadline, emit: Emit | None,
+               findings: Sequence[Finding] = ()) -> dict[str, Any]:
     """Every grid value on every seed; the outcome per value and where training is stable."""
     if axis not in AXES:
         raise ValueError(f"unknown sweep axis {axis!r}; choose one of {', '.join(AXES)}")
     with restoring_compile(setup):
-        return _sweep_axis(setup, axis, grid, settings, deadline, emit)
+        return _sweep_axis(setup, axis, grid, settings, deadline, emit, findings)
 
 
 def _sweep_axis(setup: TrainSetup, axis: str, grid: Sequence[Any] | None, settings: Settings,
-                deadline: Deadline, emit: Emit | None) -> dict[str, Any]:
+                deadline: Deadline, emit: Emit | None, findings: Sequence[Finding]) -> dict[str, Any]:
     emit = emit or (lambda event: None)
-    values = list(grid) if grid else default_grid(axis, setup)
+    values = list(grid) if grid else default_grid(axis, setup, findings)
     seeds = list(range(settings.seeds))
     rows = []
     for index, value in enumerate(values):
         if deadline.passed():
             break
-        fix = axis_fix(axis, value, setup) or _identity(setup)
+        fix = axis_fix(axis, value, setup, findings) or AS_IS
         emit({"event": "candidate", "index": index, "total": len(values), "id": fix.id, "title": fix.title})
         candidate = Candidate(fix=fix, base=setup)
         run_seeds(candidate, seeds, settings, deadline, keep=False)

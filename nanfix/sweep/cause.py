@@ -8,12 +8,9 @@ read before training did.
 
 from __future__ import annotations
 
+from nanfix.findings.catalog import verdict_symptoms
 from nanfix.fixes.catalog import families_for, removers_of
 from nanfix.records import Finding, FixOutcome, FixResult, LikelyCause, Severity
-
-# The symptoms that are the verdict itself, in the order they explain it: named as the likely
-# cause only when no pre-flight finding is an error.
-VERDICT_SYMPTOMS = ("N701", "N703", "N707", "S801", "S802", "S803")
 
 
 def cause_families(findings: list[Finding]) -> set[str]:
@@ -29,10 +26,9 @@ def cause_families(findings: list[Finding]) -> set[str]:
                     for name in (removers_of(f.code) or families_for(f.code))}
         if families:
             return families
-    found = {f.code for f in findings}
-    for code in VERDICT_SYMPTOMS:
-        if code in found and families_for(code):
-            return {families_for(code)[0]}
+    for symptom in verdict_symptoms(findings):
+        if families_for(symptom.code):
+            return {families_for(symptom.code)[0]}
     return set()
 
 
@@ -42,16 +38,13 @@ def likely_cause(findings: list[Finding], fixes: list[FixResult]) -> LikelyCause
     best = next((fix for fix in fixes if fix.outcome is FixOutcome.CURES), None)
     if best is not None:
         for item in findings:
-            if item.is_cause and best.family in families_for(item.code):
+            if item.is_cause and set(best.families) & set(families_for(item.code)):
                 return _named(item, confirmed_by=best.id)
     for item in findings:
         if item.is_cause and item.severity is Severity.ERROR:
             return _named(item)
-    by_code = {item.code: item for item in findings}
-    for code in VERDICT_SYMPTOMS:
-        if code in by_code:
-            return _named(by_code[code])
-    return None
+    symptoms = verdict_symptoms(findings)
+    return _named(symptoms[0]) if symptoms else None
 
 
 def _named(item: Finding, confirmed_by: str | None = None) -> LikelyCause:

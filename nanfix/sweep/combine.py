@@ -26,51 +26,42 @@ from nanfix.sweep.candidate import Candidate, score, score_runs
 MAX_COMBINATIONS = 3  # generic pairs
 MAX_PARTIAL = 2  # partial cures completed with the fixes for the other causes
 COMBINE_FROM = 3  # the best partial fixes that are paired with each other
-# An optimizer swap replaces the whole optimizer config (a schedule its rate, a new loss the
-# pairing's): combining it with a change to that config would undo one of the two.
-INCOMPATIBLE = {frozenset({"optimizer", "lr"}), frozenset({"optimizer", "clipping"}),
-                frozenset({"optimizer", "epsilon"}), frozenset({"pairing", "stable_loss"}),
-                frozenset({"schedule", "lr"}), frozenset({"schedule", "optimizer"}),
-                frozenset({"precision", "optimizer"}), frozenset({"loss", "pairing"}),
-                frozenset({"loss", "stable_loss"})}
+
+
+def singles(fixes: Iterable[Fix]) -> list[Fix]:
+    """The single fixes the given fixes are made of (a combination's parts, in order)."""
+    return [part for fix in fixes for part in (fix.parts or (fix,))]
 
 
 def compatible(fixes: Iterable[Fix]) -> bool:
-    """No two parts of one family, and no pair that would undo the other."""
-    names = [name for fix in fixes for name in fix.families]
+    """No two parts of one family, and no two whose edits disagree (`Fix.conflicts`: a new
+    optimizer class and a clipping of the old one, two losses)."""
+    parts = singles(fixes)
+    names = [part.family for part in parts]
     if len(set(names)) != len(names):
         return False
-    return not any(frozenset({a, b}) in INCOMPATIBLE for i, a in enumerate(names) for b in names[i + 1:])
+    return not any(first.conflicts(second) for i, first in enumerate(parts) for second in parts[i + 1:])
 
 
 def combine(*fixes: Fix) -> Fix:
-    """All the changes, applied in order; an optimizer swap always goes first (it replaces
-    the optimizer config the other changes edit)."""
-    parts = sorted(fixes, key=lambda fix: fix.family != "optimizer")
+    """All the changes as one fix: a repair of the data's rows first (a scaling must see the
+    repaired rows), then the parts in the order given."""
+    parts = sorted(singles(fixes), key=lambda part: not any(edit.first for edit in part.edits))
     if len(parts) == 1:
         return parts[0]
-
-    def transform(setup):
-        for part in parts:
-            setup = part.transform(setup)
-        return setup
-
     rest = [f"{fix.title[:1].lower()}{fix.title[1:]}" for fix in parts[1:]]
     return Fix(id="+".join(fix.id for fix in parts),
-               family="+".join(name for fix in parts for name in fix.families),
+               family="+".join(fix.family for fix in parts),
                title="; and ".join([parts[0].title, *rest]),
-               transform=transform,
-               changes=tuple(change for fix in parts for change in fix.changes),
                edits=tuple(edit for fix in parts for edit in fix.edits),
                magnitude=sum(fix.magnitude for fix in parts),
-               data_fix=any(fix.data_fix for fix in parts),
                note=next((fix.note for fix in parts if fix.note), ""),
-               parts=tuple(part for fix in parts for part in (fix.parts or (fix.id,))),
-               part_families=tuple(name for fix in parts for name in fix.families))
+               parts=tuple(parts), base=parts[0].base)
 
 
 def diagnosed_causes(findings: list[Finding]) -> list[Finding]:
-    """The pre-flight errors and warnings, most severe first: the independent causes."""
+    """The causes (pre-flight, or measured) that are errors or warnings, most severe first:
+    the independent causes."""
     causes = [item for item in findings if item.is_cause and item.severity in (Severity.ERROR, Severity.WARNING)]
     return sorted(causes, key=lambda item: (item.severity is not Severity.ERROR, item.code))
 
@@ -122,7 +113,7 @@ def with_other_causes(candidates: list[Candidate], chosen: dict[str, Candidate],
 
 def leave_one_out(combination: Fix, parts: dict[str, Fix]) -> list[Fix]:
     """The combination without each of its parts (for three parts or more)."""
-    ids = list(combination.parts)
+    ids = list(combination.part_ids)
     if len(ids) < 3 or any(part not in parts for part in ids):
         return []
     return [combine(*(parts[other] for other in ids if other != left)) for left in ids]

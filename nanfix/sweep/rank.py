@@ -80,7 +80,7 @@ def _relative_loss(runs: list[SeedRun]) -> float | None:
     final = median([run.final_loss for run in runs])
     if final is None:
         return None
-    guess = median([run.signals.get("constant_guess_loss") for run in runs])
+    guess = median([run.signals.constant_guess_loss for run in runs])
     if guess and guess > 0:
         return final / guess
     start = median([run.start_loss for run in runs])
@@ -88,8 +88,8 @@ def _relative_loss(runs: list[SeedRun]) -> float | None:
 
 
 def answers_cause(fix: FixResult, cause_families: set[str]) -> bool:
-    """A combination (family "a+b") answers the cause when one of its parts does."""
-    return any(part in cause_families for part in fix.family.split("+"))
+    """A fix answers the cause when its family (or one of a combination's parts') does."""
+    return bool(set(fix.families) & cause_families)
 
 
 def sort_key(fix: FixResult, classifier: bool, magnitude: Mapping[str, float]):

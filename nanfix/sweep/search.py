@@ -1,4 +1,4 @@
-"""The fix sweep: choose candidates from the findings, probe them, judge and rank them.
+"""The fix sweep: choose candidates from the findings, probe them, assess and rank them.
 
 `find_fixes` is what `nanfix probe` runs when the baseline diverges or stalls:
 
@@ -13,7 +13,7 @@
 3. when no single fix cures, combinations in the diagnosis's order (`combine.py`): one fix
    per diagnosed cause together, partial cures with the fixes for the other causes, then
    the best partial fixes in pairs;
-4. each candidate's outcome is judged against the baseline on the same seeds (`judge.py`):
+4. each candidate's outcome is assessed against the baseline on the same seeds (`assess.py`):
    `cures`, `improves` or `fails`, with a note in plain words; a data problem is cured only
    by a data fix;
 5. the results are ranked (`rank.py`) and get their diff and snippet (`nanfix.fixes.source`).
@@ -39,11 +39,11 @@ from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding, FixResult, ProbeResult, Stage
 from nanfix.sweep import combine, rank
+from nanfix.sweep.assess import assess
 from nanfix.sweep.budget import Budget
 from nanfix.sweep.candidate import Candidate, cured, restoring_compile, seed_order
 from nanfix.sweep.cause import cause_families
 from nanfix.sweep.halving import probe_candidates, verify_halted
-from nanfix.sweep.judge import judge
 from nanfix.sweep.runner import Runner
 
 # Makes the sweep's runner from the settings it probes with and the findings it plans with
@@ -187,10 +187,10 @@ def combined(candidates: list[Candidate], findings: list[Finding], baseline: Pro
 def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSetup,
               problem: str | None, seeds_total: int, settings: Settings,
               capture: Any = None) -> FixResult:
-    """The measured fix as a record: its judgement, its runs, its diff and snippet."""
+    """The measured fix as a record: its assessment, its runs, its diff and snippet."""
     fix = candidate.fix
     task = (candidate.setup or setup).task  # its own: a data fix may change the chance accuracy
-    judgement = judge(candidate, baseline, task, problem, seeds_total, settings.thresholds)
+    assessment = assess(candidate, baseline, task, problem, seeds_total, settings.thresholds)
     runs = sorted(candidate.runs, key=lambda run: run.seed)
     probe_result = ProbeResult(label=fix.id, runs=runs,
                                steps=baseline.steps if baseline else 0,
@@ -200,7 +200,8 @@ def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSe
     except Exception as error:  # noqa: BLE001 - a fix without a diff is still a measured fix
         diff, snippet = None, (f"# nanfix could not write this change as code "
                                f"({type(error).__name__}); see the changes")
-    return FixResult(id=fix.id, family=fix.family, title=fix.title, changes=list(fix.changes),
-                     outcome=judgement.outcome, seeds_ok=probe_result.seeds_ok, seeds=seeds_total,
-                     probe=probe_result, note=judgement.note, diff=diff, snippet=snippet,
+    return FixResult(id=fix.id, family=fix.family, families=list(fix.families), title=fix.title,
+                     changes=list(fix.changes),
+                     outcome=assessment.outcome, seeds_ok=probe_result.seeds_ok, seeds=seeds_total,
+                     probe=probe_result, note=assessment.note, diff=diff, snippet=snippet,
                      data_fix=fix.data_fix, size=fix.size)

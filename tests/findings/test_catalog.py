@@ -12,7 +12,7 @@ from keras import layers
 
 import nanfix.findings as findings
 from nanfix import fixes
-from nanfix.findings.catalog import RULES
+from nanfix.findings.catalog import RULES, SECTIONS
 from nanfix.records import Severity
 
 from .helpers import RNG, class_ids, codes, diagnose, mlp, one_hot, only, scaled, serious
@@ -76,7 +76,8 @@ def test_every_preflight_code_is_registered_once_with_an_explanation():
     assert len(set(names)) == len(names)
     for code in PREFLIGHT_CODES:
         entry = RULES[code]
-        assert 3 <= len(entry.explanation.splitlines()) <= 8, code
+        assert tuple(entry.explanation.sections) == SECTIONS, code
+        assert "```python" in entry.explanation.sections["example"], code
         assert set(fixes.families_for(code)) <= FAMILIES, code
         assert findings.get(code.lower()) is entry
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from builders import blobs, make_setup
 
+from nanfix.fixes.source.text import Code
 from nanfix.probes.build import build_model
 
 from .helpers import activations, by_id, finding, mlp, proposed
@@ -22,6 +23,6 @@ def test_stable_loss_replaces_a_hand_written_log_loss():
     found = proposed(setup, "stable_loss", [finding("P304", ["stable_loss"])])
     builtin = by_id(found, "loss-builtin")
     assert type(builtin.apply(setup).loss).__name__ == "CategoricalCrossentropy"
-    assert builtin.edits[-1].code == "{keras}.losses.CategoricalCrossentropy()"
+    assert builtin.edits[-1].loss == Code("{keras}.losses.CategoricalCrossentropy()")
     logits = by_id(found, "loss-builtin-logits").apply(setup)
     assert logits.loss.get_config()["from_logits"] and activations(build_model(logits))[-1] == "linear"

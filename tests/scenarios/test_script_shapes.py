@@ -123,7 +123,7 @@ def test_a_finding_about_one_output_names_it(reports):
 def test_a_learning_regression_head_beats_its_constant_guess(reports):
     _, report = reports["multi_output"]
     signals = report["baseline"]["runs"][0]["signals"]
-    assert signals["end_eval"]["head_loss/size"] < 0.9 * signals["head_guess_losses"]["size"]
+    assert signals["end_eval"]["head_losses"]["size"] < 0.9 * signals["head_guess_losses"]["size"]
 
 
 @pytest.mark.parametrize(("name", "source"), [("tf_data", "dataset"), ("generator", "generator"),

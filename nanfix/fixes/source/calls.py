@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from nanfix.capture.origins import line_number
-from nanfix.fixes.source.script import Source, callee_name
+from nanfix.fixes.source.parse import Source, callee_name
 
 LEGACY_OPTIMIZER = re.compile(r"Optimizer$")
 

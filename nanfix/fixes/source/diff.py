@@ -19,8 +19,8 @@ import difflib
 import os
 from typing import Any
 
-from nanfix.fixes.source.edits import Script, SourceEdit
-from nanfix.fixes.source.script import Source
+from nanfix.fixes.source.edits import EditContext, SourceEdit
+from nanfix.fixes.source.parse import Source
 from nanfix.fixes.source.text import Replacement, Unpatchable, apply_replacements
 
 
@@ -40,7 +40,7 @@ def render(edits: list[SourceEdit], fix_id: str, setup: Any, capture: Any) -> tu
     path = getattr(capture, "script", None)
     origins = dict(getattr(capture, "origins", {}) or {})
     source = read_source(path)
-    script = Script.of(source, setup, origins)
+    script = EditContext.of(source, setup, origins)
     snippet = "\n".join(edit.snippet(script) for edit in edits)
     if source is None or not edits:
         return None, snippet
@@ -65,7 +65,7 @@ def by_kind(edits: list[SourceEdit]) -> dict[type, list[SourceEdit]]:
     return groups
 
 
-def patch_text(script: Script, edits: list[SourceEdit]) -> str:
+def patch_text(script: EditContext, edits: list[SourceEdit]) -> str:
     """The script's text with every edit made; raises Unpatchable."""
     source = script.source
     replacements: list[Replacement] = []

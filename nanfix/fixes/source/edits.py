@@ -1,40 +1,66 @@
-"""A fix's change to the user's script, as structured edits that each know how to write
-themselves: into the source (replacements of the call they touch) and as a snippet.
+"""A fix's change to the user's script, described once: each edit kind knows how to write
+itself into the source (the diff), as a snippet, in words, and what it does to the training
+setup the probe trains (`apply_to`). The probe measures exactly what the diff writes, so the
+two cannot drift; `tests/fixes/test_measured_is_written.py` runs every family's patched script
+and compares what it trains with what was measured.
 
 - `OptimizerEdit`: the optimizer constructor on the line `origins["optimizer"]` names;
 - `LossEdit`: the `loss=` of the `compile` call on `origins["compile"]`;
 - `LayerEdit`: a layer's constructor on the line its `_nanfix_origin` names;
+- `InsertLayersEdit`: new layers after a layer of a `Sequential` model;
 - `FitEdit`: keyword arguments of the `fit` call on `origins["fit"]` (`batch_size=32`);
 - `WrapOptimizerEdit`: the optimizer constructor wrapped (`LossScaleOptimizer(SGD(...))`);
 - `PolicyEdit`: the argument of the script's `set_global_policy(...)` call;
 - `DataEdit`: new lines just before the `fit` statement, written with the names the script
-  passes to fit (`x_train = x_train / 255.0`).
+  passes to fit (`x_train = x_train / 255.0`), and run on the captured arrays to measure.
 
 Edits of one kind are written together (`replacements` is a classmethod over all of them):
 several layers made by one call must all change alike, and the data lines of several data
 edits go in one block. An edit whose call cannot be found raises `Unpatchable`; the fix then
-has no diff, only its snippet.
+has no diff, only its snippet. Two edits that set the same thing differently (`touches`)
+cannot be combined into one fix.
 
-Example::
-
-    edit = OptimizerEdit({"learning_rate": 0.3})
-    edit.snippet(script)   # 'optimizer = keras.optimizers.SGD(learning_rate=0.3)  # train.py:20'
+>>> edit = OptimizerEdit({"learning_rate": 0.3})
+>>> sorted(edit.touches())
+[('optimizer', 'learning_rate')]
+>>> LossEdit("mean_squared_error").touches()
+{('loss', '*'): 'mean_squared_error'}
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import re
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from typing import Any, ClassVar
 
+import numpy as np
+
 from nanfix.capture.origins import line_number
+from nanfix.capture.training_data import concatenate, take
 from nanfix.fixes.source import calls
-from nanfix.fixes.source.script import Source, callee_name, callee_prefix
-from nanfix.fixes.source.text import Replacement, Unpatchable, format_value, set_keyword
+from nanfix.fixes.source.parse import Source, callee_name, callee_prefix
+from nanfix.fixes.source.text import Code, Replacement, Unpatchable, format_value, set_keyword
+from nanfix.probes.setup import (
+    TrainSetup,
+    activation_name,
+    insert_after,
+    layer_configs,
+    model_config,
+    replace_policies,
+    set_layer_settings,
+)
+
+# What an edit changes, for telling which edits cannot be combined: (what, which) -> value;
+# `which` "*" is the whole thing (a new optimizer class, a new loss).
+Touches = dict[tuple[str, str], Any]
+WHOLE = "*"
 
 
 @dataclass
-class Script:
+class EditContext:
     """What an edit needs to write itself: the source (None when it cannot be read), the setup
     it changes, where the capture saw each call, and the script's own names for things."""
 
@@ -46,7 +72,7 @@ class Script:
     names: dict[str, str] = field(default_factory=dict)  # fit's x, y, x_val, y_val names
 
     @classmethod
-    def of(cls, source: Source | None, setup: Any, origins: dict[str, str | None]) -> Script:
+    def of(cls, source: Source | None, setup: Any, origins: dict[str, str | None]) -> EditContext:
         names = {"x": "x_train", "y": "y_train", "x_val": "x_val", "y_val": "y_val"}
         if source is None:
             return cls(None, setup, origins, names=names)
@@ -56,23 +82,84 @@ class Script:
 
 
 class SourceEdit:
-    """One structured change; subclasses say how it is written."""
+    """One structured change: how it is written (`replace`, `snippet`), said (`describe`) and
+    measured (`apply_to`), and what it touches. Subclasses implement all of them."""
 
     needs: ClassVar[frozenset[str]] = frozenset()  # modules the written code may use
+    # runs before the other edits of a combination (a repair of the rows before a scaling)
+    first: ClassVar[bool] = False
 
     @classmethod
-    def replacements(cls, edits: list[SourceEdit], script: Script) -> list[Replacement]:
+    def replacements(cls, edits: list[SourceEdit], script: EditContext) -> list[Replacement]:
         """The text replacements that make all `edits` (all of this kind) in the source."""
         return [replacement for edit in edits for replacement in edit.replace(script)]
 
-    def replace(self, script: Script) -> list[Replacement]:
+    def replace(self, script: EditContext) -> list[Replacement]:
         raise NotImplementedError
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         raise NotImplementedError
 
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        """The setup as the patched script trains it: what the probe measures."""
+        raise NotImplementedError
 
-def _call_at(script: Script, origin: str, find: Any, what: str) -> ast.Call:
+    def describe(self, setup: TrainSetup) -> str:
+        """The change in the user's words ("SGD(learning_rate=3) → SGD(learning_rate=0.3)")."""
+        raise NotImplementedError
+
+    def touches(self) -> Touches:
+        """What this edit sets, and to what: two edits that set one thing differently, or one
+        that replaces a whole thing another sets part of, cannot be combined."""
+        return {}
+
+
+def conflict(first: Touches, second: Touches) -> bool:
+    """Whether two edits' `touches` disagree: the same thing set to different values, or a
+    whole thing replaced while the other sets a part of it."""
+    for (what, which), value in first.items():
+        for (other_what, other_which), other_value in second.items():
+            if what != other_what:
+                continue
+            if WHOLE in (which, other_which) and (which, value) != (other_which, other_value):
+                return True
+            if which == other_which and repr(value) != repr(other_value):
+                return True
+    return False
+
+
+def measured(value: Any) -> Any:
+    """A value as the probe's serialized configs hold it: code becomes the serialized object
+    it makes (a regularizer, a schedule), a plain value stays as it is."""
+    if isinstance(value, Code):
+        import keras
+
+        return keras.saving.serialize_keras_object(value.evaluate())
+    return value
+
+
+def shown(value: Any) -> str:
+    """A setting as the report's words show it."""
+    if isinstance(value, float):
+        return repr(float(f"{value:.6g}"))
+    if isinstance(value, dict):
+        return describe_object(value)
+    if isinstance(value, Code):  # keras.regularizers.L2(l2=0.0001) → L2(l2=0.0001)
+        return re.sub(r"^(?:\w+\.)+(?=\w+\()", "", str(value))
+    return str(value)
+
+
+def describe_object(config: Any) -> str:
+    """A serialized Keras object in words: 'RandomNormal(mean=0, stddev=1)'."""
+    if not isinstance(config, dict):
+        return str(config)
+    arguments = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool)
+                          else f"{k}={v}" for k, v in (config.get("config") or {}).items()
+                          if k not in ("seed", "name") and v is not None)
+    return f"{config.get('class_name')}({arguments})"
+
+
+def _call_at(script: EditContext, origin: str, find: Any, what: str) -> ast.Call:
     """The call `find(source, line)` locates on the line the capture saw `origin` at."""
     line = line_number(script.origins.get(origin))
     call = find(script.source, line) if line else None
@@ -111,7 +198,7 @@ class OptimizerEdit(SourceEdit):
         settings.update(self.settings)
         return {k: v for k, v in settings.items() if v is not None and not isinstance(v, dict)}
 
-    def replace(self, script: Script) -> list[Replacement]:
+    def replace(self, script: EditContext) -> list[Replacement]:
         import keras
 
         source, setup, origins, prefix = script.source, script.setup, script.origins, script.keras
@@ -148,10 +235,40 @@ class OptimizerEdit(SourceEdit):
                                aliases=("lr",) if key == "learning_rate" else ())
         return out
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         class_name = self.class_name or script.setup.optimizer_name
         constructor = _constructor(script.keras, class_name, self.whole_settings(script.setup), '"')
         return f"optimizer = {constructor}{_at(script.origins.get('optimizer'))}"
+
+    def swaps(self, setup: TrainSetup) -> bool:
+        return bool(self.class_name) and self.class_name != setup.optimizer_name
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        values = {key: measured(value) for key, value in self.settings.items()}
+        if self.swaps(setup):
+            import keras
+
+            optimizer = getattr(keras.optimizers, self.class_name)(
+                **{key: value for key, value in values.items() if value is not None})
+            return setup.with_changes(optimizer_config=keras.optimizers.serialize(optimizer))
+        return setup.edit_optimizer(**values)
+
+    def describe(self, setup: TrainSetup) -> str:
+        keys = ["learning_rate"] + [key for key in self.settings if key != "learning_rate"]
+        old = setup.optimizer_settings
+
+        def call(name: str, settings: dict[str, Any]) -> str:
+            parts = [f"{key}={shown(settings[key])}" for key in keys
+                     if settings.get(key) is not None]
+            return f"{name}({', '.join(parts)})"
+
+        new = dict(self.settings) if self.swaps(setup) else {**old, **self.settings}
+        return f"{call(setup.optimizer_name, old)} → {call(self.class_name or setup.optimizer_name, new)}"
+
+    def touches(self) -> Touches:
+        if self.class_name:
+            return {("optimizer", WHOLE): self.class_name}
+        return {("optimizer", key): value for key, value in self.settings.items()}
 
 
 @dataclass
@@ -160,24 +277,39 @@ class WrapOptimizerEdit(SourceEdit):
 
     wrapper: str
 
-    def replace(self, script: Script) -> list[Replacement]:
+    def replace(self, script: EditContext) -> list[Replacement]:
         source = script.source
         call = _call_at(script, "optimizer", calls.optimizer_call, "optimizer constructor")
         start, end = source.span(call)
         return [Replacement(start, end, f"{script.keras}.optimizers.{self.wrapper}({source.text[start:end]})")]
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         return (f"optimizer = {script.keras}.optimizers.{self.wrapper}(optimizer)"
                 f"{_at(script.origins.get('optimizer'))}")
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        import keras
+
+        inner = keras.optimizers.deserialize(copy.deepcopy(setup.optimizer_config))
+        wrapped = getattr(keras.optimizers, self.wrapper)(inner)
+        return setup.with_changes(optimizer_config=keras.optimizers.serialize(wrapped))
+
+    def describe(self, setup: TrainSetup) -> str:
+        return f"{setup.optimizer_name}(...) → {self.wrapper}({setup.optimizer_name}(...))"
+
+    def touches(self) -> Touches:
+        return {("optimizer", WHOLE): self.wrapper}
 
 
 @dataclass
 class PolicyEdit(SourceEdit):
-    """Give the script's `set_global_policy(...)` call another policy name."""
+    """Give the script's `set_global_policy(...)` call another policy name: the layers that
+    compute under one of the `replaces` policies get it."""
 
     policy: str
+    replaces: tuple[str, ...] = ()
 
-    def replace(self, script: Script) -> list[Replacement]:
+    def replace(self, script: EditContext) -> list[Replacement]:
         source = script.source
         for node in ast.walk(source.tree):
             if isinstance(node, ast.Call) and callee_name(node) == "set_global_policy" and node.args:
@@ -185,9 +317,18 @@ class PolicyEdit(SourceEdit):
                 return [Replacement(start, end, format_value(self.policy, source.quote()))]
         raise Unpatchable("the set_global_policy call was not found")
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         return (f"{script.keras}.mixed_precision.set_global_policy({format_value(self.policy, chr(34))})"
                 "  # before the model is built")
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        return setup.edit_model(replace_policies(self.replaces, self.policy))
+
+    def describe(self, setup: TrainSetup) -> str:
+        return f"dtype policy {' / '.join(self.replaces) or 'of the script'} → {self.policy}"
+
+    def touches(self) -> Touches:
+        return {("policy", WHOLE): self.policy}
 
 
 class _CompileSignature:
@@ -199,24 +340,35 @@ class _CompileSignature:
 
 @dataclass
 class LossEdit(SourceEdit):
-    """Replace the loss given to compile; `code` may use {keras} for the Keras module prefix
-    and {q} for the script's quote character."""
+    """Replace the loss given to compile: a Keras loss by name ("binary_crossentropy", written
+    quoted) or as `Code` (`keras.losses.CategoricalCrossentropy(from_logits=True)`)."""
 
-    code: str
+    loss: str | Code
+    was: str = ""  # the script's loss in words, for `describe`
 
     @property
     def needs(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset({"keras"}) if "{keras}" in self.code else frozenset()
+        return frozenset({"keras"}) if isinstance(self.loss, Code) else frozenset()
 
-    def replace(self, script: Script) -> list[Replacement]:
+    def replace(self, script: EditContext) -> list[Replacement]:
         source = script.source
         call = _call_at(script, "compile", calls.compile_call, "compile call")
-        code = self.code.format(keras=script.keras, q=source.quote())
+        code = format_value(self.loss, source.quote(), script.keras)
         return set_keyword(call, source, "loss", code, cls=_CompileSignature)
 
-    def snippet(self, script: Script) -> str:
-        code = self.code.format(keras=script.keras, q='"')
+    def snippet(self, script: EditContext) -> str:
+        code = format_value(self.loss, '"', script.keras)
         return f"model.compile(optimizer=optimizer, loss={code}, ...){_at(script.origins.get('compile'))}"
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        loss = self.loss.evaluate() if isinstance(self.loss, Code) else self.loss
+        return setup.with_changes(loss=loss)
+
+    def describe(self, setup: TrainSetup) -> str:
+        return f"loss {self.was or setup.task.loss_name} → {shown(self.loss)}"
+
+    def touches(self) -> Touches:
+        return {("loss", WHOLE): str(self.loss)}
 
 
 class _FitSignature:
@@ -232,7 +384,7 @@ class FitEdit(SourceEdit):
 
     settings: dict[str, Any]
 
-    def replace(self, script: Script) -> list[Replacement]:
+    def replace(self, script: EditContext) -> list[Replacement]:
         source = script.source
         call = _call_at(script, "fit", calls.fit_call, "fit call")
         out: list[Replacement] = []
@@ -240,8 +392,25 @@ class FitEdit(SourceEdit):
             out += set_keyword(call, source, keyword, format_value(value, source.quote()), cls=_FitSignature)
         return out
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         return f"model.fit(x, y, {_arguments(self.settings, chr(34))}, ...){_at(script.origins.get('fit'))}"
+
+    MEASURED: ClassVar[tuple[str, ...]] = ("batch_size",)  # the fit arguments a probe can train
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        unknown = set(self.settings) - set(self.MEASURED)
+        if unknown:
+            raise NotImplementedError(f"a probe cannot measure fit({', '.join(sorted(unknown))}=...)")
+        return setup.with_changes(data=dataclass_replace(setup.data, batch_size=int(self.settings["batch_size"])))
+
+    def describe(self, setup: TrainSetup) -> str:
+        old = {"batch_size": setup.data.batch_size}
+        before = ", ".join(f"{key}={old.get(key)}" for key in self.settings)
+        after = ", ".join(f"{key}={value}" for key, value in self.settings.items())
+        return f"fit({before}) → fit({after})"
+
+    def touches(self) -> Touches:
+        return {("fit", key): value for key, value in self.settings.items()}
 
 
 @dataclass
@@ -252,7 +421,7 @@ class LayerEdit(SourceEdit):
     settings: dict[str, Any]
 
     @classmethod
-    def replacements(cls, edits: list[SourceEdit], script: Script) -> list[Replacement]:
+    def replacements(cls, edits: list[SourceEdit], script: EditContext) -> list[Replacement]:
         """Layers made by one call (a loop, a helper) change only when all of them change alike."""
         source, model = script.source, script.setup.model
         found = calls.layer_calls(model, source)
@@ -280,7 +449,7 @@ class LayerEdit(SourceEdit):
                                    cls=layer_class)
         return out
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         try:
             layer = script.setup.model.get_layer(self.layer)
         except (ValueError, AttributeError):
@@ -289,6 +458,140 @@ class LayerEdit(SourceEdit):
         arguments = ", ".join(f"{k}={format_value(v, chr(34), script.keras)}" for k, v in self.settings.items())
         origin = getattr(layer, "_nanfix_origin", None)
         return f"{kind}(..., {arguments})  # layer {self.layer}{_at(origin, bare=True)}"
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        settings = {key: measured(value) for key, value in self.settings.items()}
+        return setup.edit_model(set_layer_settings({self.layer: settings}))
+
+    def describe(self, setup: TrainSetup) -> str:
+        config = _layer_config(setup, self.layer)
+        parts = []
+        for key, value in self.settings.items():
+            old = (config or {}).get("config", {}).get(key)
+            if key == "activation":
+                old = activation_name(config) if config else old
+                value = value or "linear"
+            parts.append(f"{key.removesuffix('_initializer') if key.endswith('_initializer') else key} "
+                         f"{shown(old)} → {shown(value)}")
+        return f"{_describe_layer(setup, self.layer)}: " + ", ".join(parts)
+
+    def touches(self) -> Touches:
+        return {(f"layer {self.layer}", key): value for key, value in self.settings.items()}
+
+
+@dataclass
+class InsertLayersEdit(SourceEdit):
+    """New layers right after the constructor of layer `after`, in the script's own style:
+    the next elements of a `Sequential([...])` list, or `model.add(...)` lines. `layers` are
+    constructor code, `{keras}` the script's Keras prefix. With `activation`, the layer's own
+    activation moves behind the new layers: its `activation=` goes, an `Activation` follows
+    them (BatchNormalization before the nonlinearity)."""
+
+    after: str
+    layers: tuple[str, ...]
+    activation: str | None = None
+    needs: ClassVar[frozenset[str]] = frozenset({"keras"})
+
+    @property
+    def inserted(self) -> tuple[str, ...]:
+        moved = (f"{{keras}}.layers.Activation({self.activation!r})",) if self.activation else ()
+        return (*self.layers, *moved)
+
+    def replace(self, script: EditContext) -> list[Replacement]:
+        source = script.source
+        found = calls.layer_calls(script.setup.model, source)
+        call = found.get(self.after)
+        if call is None:
+            raise Unpatchable(f"the constructor of layer {self.after} was not found")
+        if sum(other is call for other in found.values()) > 1:
+            raise Unpatchable("the call makes several layers")
+        code = [layer.format(keras=script.keras) for layer in self.inserted]
+        # the activation moves behind the new layers: the layer itself says it has none
+        out = set_keyword(call, source, "activation", "None", cls=_layer_class(script, self.after)) \
+            if self.activation else []
+        parent = _parent(source.tree, call)
+        if isinstance(parent, ast.List):
+            return [*out, _after_list_element(source, parent, call, code)]
+        if isinstance(parent, ast.Call) and callee_name(parent) == "add" and parent.args[:1] == [call]:
+            statement = source.statement_at(parent)
+            owner = source.segment(parent.func.value)
+            indent = source.lines[statement.lineno - 1][:statement.col_offset]
+            at = source.line_starts[statement.end_lineno]
+            return [*out, Replacement(at, at, "".join(f"{indent}{owner}.add({line})\n" for line in code))]
+        raise Unpatchable(f"layer {self.after} is neither in a Sequential list nor added with add()")
+
+    def snippet(self, script: EditContext) -> str:
+        code = ", ".join(layer.format(keras=script.keras) for layer in self.inserted)
+        moved = f" (and drop its activation={self.activation!r})" if self.activation else ""
+        return f"# after layer {self.after}{moved}:\n{code}"
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        import keras
+
+        if self.activation:
+            setup = setup.edit_model(set_layer_settings({self.after: {"activation": None}}))
+        new = [keras.saving.serialize_keras_object(Code(layer).evaluate()) for layer in self.inserted]
+        return setup.edit_model(insert_after(self.after, new))
+
+    def describe(self, setup: TrainSetup) -> str:
+        names = ", ".join(shown(Code(layer)).removesuffix("()") for layer in self.layers)
+        moved = f" before its {self.activation} activation" if self.activation else " after it"
+        return f"{_describe_layer(setup, self.after)}: {names}{moved}"
+
+    def touches(self) -> Touches:
+        touched: Touches = {(f"layer {self.after}", "layers after"): self.inserted}
+        if self.activation:
+            touched[(f"layer {self.after}", "activation")] = None
+        return touched
+
+
+def _parent(tree: ast.AST, node: ast.AST) -> ast.AST | None:
+    for candidate in ast.walk(tree):
+        for child in ast.iter_child_nodes(candidate):
+            if child is node:
+                return candidate
+    return None
+
+
+def _after_list_element(source, elements: ast.List, call: ast.Call, code: list[str]) -> Replacement:
+    """The new elements after `call`: each on its own line when the list has one per line."""
+    _, end = source.span(call)
+    index = elements.elts.index(call)
+    following = elements.elts[index + 1] if index + 1 < len(elements.elts) else None
+    one_per_line = following is not None and following.lineno > call.end_lineno or \
+        (following is None and elements.end_lineno > call.end_lineno)
+    if one_per_line:
+        line = source.lines[call.lineno - 1]
+        indent = line[:len(line) - len(line.lstrip())]
+        text = "".join(f",\n{indent}{item}" for item in code)
+    else:
+        text = "".join(f", {item}" for item in code)
+    return Replacement(end, end, text)
+
+
+def _layer_class(script: EditContext, name: str) -> type | None:
+    try:
+        return type(script.setup.model.get_layer(name))
+    except (ValueError, AttributeError):
+        return None
+
+
+def _layer_config(setup: TrainSetup, name: str) -> dict | None:
+    try:
+        return next((layer for layer in layer_configs(model_config(setup.model))
+                     if layer.get("config", {}).get("name") == name), None)
+    except Exception:  # noqa: BLE001 - a subclassed model has no layer configs
+        return None
+
+
+def _describe_layer(setup: TrainSetup, name: str) -> str:
+    """'dense_1 (Dense, train.py:54)'."""
+    try:
+        layer = setup.model.get_layer(name)
+    except (ValueError, AttributeError):
+        return name
+    origin = getattr(layer, "_nanfix_origin", None)
+    return f"{name} ({type(layer).__name__}{', ' + origin if origin else ''})"
 
 
 # Expressions that need no parentheses when an inline data edit wraps them.
@@ -311,6 +614,13 @@ class DataEdit(SourceEdit):
     # the same change as one expression, for when fit's x is not a plain name:
     # ("{x} / 255.0", "{x_val} / 255.0")
     inline: tuple[str, ...] = ()
+    summary: str = ""  # the change in words, with what it was measured on ("drop 12 rows ...")
+    # repairs the rows themselves (drops or fills them): runs before other data edits
+    repair: bool = False
+
+    @property
+    def first(self) -> bool:  # type: ignore[override]
+        return self.repair
 
     @property
     def needs(self) -> frozenset[str]:  # type: ignore[override]
@@ -318,7 +628,7 @@ class DataEdit(SourceEdit):
         return frozenset({"numpy"}) if uses_numpy else frozenset()
 
     @classmethod
-    def replacements(cls, edits: list[SourceEdit], script: Script) -> list[Replacement]:
+    def replacements(cls, edits: list[SourceEdit], script: EditContext) -> list[Replacement]:
         """Every data edit's lines in one block before the fit statement."""
         source, origins = script.source, script.origins
         line = line_number(origins.get("fit"))
@@ -361,11 +671,55 @@ class DataEdit(SourceEdit):
             out.append(Replacement(start, end, template.format(**{key: text})))
         return out
 
-    def snippet(self, script: Script) -> str:
+    def snippet(self, script: EditContext) -> str:
         names = {**script.names, "np": script.numpy}
         body = "\n".join(_fill(line, names) for line in (*self.lines, *self.val_lines))
         comment = f"# {self.comment}\n" if self.comment else ""
         return f"{comment}{body}\nmodel.fit({names['x']}, {names['y']}, ...)"
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        """The lines run on the captured arrays, as the patched script runs them before fit.
+        Validation data that fit split off x (`validation_split`) is split from what the
+        lines made, as Keras does; validation data given on its own gets `val_lines`."""
+        data = setup.data
+        split = data.validation_split if data.x_val is not None else 0.0
+        names: dict[str, Any] = {"np": np, "x": data.x, "y": data.y}
+        if split:
+            names["x"], names["y"] = concatenate([data.x, data.x_val]), concatenate([data.y, data.y_val])
+        elif data.x_val is not None:
+            names["x_val"], names["y_val"] = data.x_val, data.y_val
+        rows = len(names["x"])
+        _run(self.lines, names)
+        if data.x_val is not None and not split:
+            _run(self.val_lines, names)
+        x, y = _float32(names["x"]), names["y"]
+        changed = dataclass_replace(data, x=x, y=y)
+        if split:
+            cut = int(len(x) * (1.0 - split))
+            changed.x, changed.x_val = take(x, np.arange(cut)), take(x, np.arange(cut, len(x)))
+            changed.y, changed.y_val = take(y, np.arange(cut)), take(y, np.arange(cut, len(y)))
+        elif data.x_val is not None:
+            changed.x_val, changed.y_val = _float32(names["x_val"]), names["y_val"]
+        if data.sample_weight is not None and len(x) != rows and "keep" in names and not split:
+            changed.sample_weight = np.asarray(data.sample_weight)[names["keep"]]
+        return setup.with_changes(data=changed)
+
+    def describe(self, setup: TrainSetup) -> str:
+        return self.summary or "; ".join(_fill(line, {"np": "np"}) for line in self.lines)
+
+
+def _run(templates: tuple[str, ...], names: dict[str, Any]) -> None:
+    """Run data-edit lines with the plain names x, y, x_val, y_val, np bound in `names`."""
+    plain = {"x": "x", "y": "y", "x_val": "x_val", "y_val": "y_val", "np": "np"}
+    code = "\n".join(template.format(**plain) for template in templates)
+    exec(compile(code, "<nanfix data edit>", "exec"), names)  # noqa: S102 - nanfix's own lines
+
+
+def _float32(array: Any) -> Any:
+    """Float arrays as float32, as Keras trains them; other arrays (ids, nests) as they are."""
+    if isinstance(array, np.ndarray) and array.dtype == np.float64:
+        return array.astype("float32")
+    return array
 
 
 def _fill(template: str, names: dict[str, str]) -> str:

@@ -14,7 +14,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from nanfix.fixes.source.script import Source
+from nanfix.fixes.source.parse import Source
 
 
 @dataclass
@@ -37,6 +37,15 @@ class Code:
 
     def written(self, keras: str) -> str:
         return self.text.format(keras=keras)
+
+    def evaluate(self) -> Any:
+        """The object this code makes, as the patched script makes it (what a probe trains)."""
+        import keras
+
+        return eval(self.written("keras"), {"keras": keras, "__builtins__": {}})  # noqa: S307 - our own code
+
+    def __str__(self) -> str:
+        return self.written("keras")
 
 
 def format_value(value: Any, quote: str, keras: str = "keras") -> str:

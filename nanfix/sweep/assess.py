@@ -1,5 +1,6 @@
-"""Judging a candidate against the baseline on the same seeds: `cures`, `improves` or
-`fails`, with a note that says why in plain words. "The NaN is gone" is not a cure: a cure
+"""A candidate assessed against the baseline on the same seeds: `cures`, `improves` or
+`fails`, with a note that says why in plain words (a seed's own outcome is
+`nanfix.probes.judge`'s). "The NaN is gone" is not a cure: a cure
 is healthy and learning on every seed, and a data problem is cured only by a data fix.
 """
 
@@ -14,7 +15,7 @@ from nanfix.sweep.candidate import Candidate
 
 
 @dataclass
-class Judgement:
+class Assessment:
     outcome: FixOutcome
     note: str
 
@@ -24,7 +25,7 @@ def _failure_step(run: SeedRun) -> int | None:
         return None
     if run.first_nonfinite is not None:
         return run.first_nonfinite.step
-    exploded = run.signals.get("exploded_at")
+    exploded = run.signals.exploded_at
     return exploded if exploded is not None else run.steps_run
 
 
@@ -46,8 +47,8 @@ def learning_summary(runs: list[SeedRun], task, thresholds: Thresholds) -> str:
     return text
 
 
-def judge(candidate: Candidate, baseline: ProbeResult | None, task, problem: str | None,
-          seeds_total: int, thresholds: Thresholds) -> Judgement:
+def assess(candidate: Candidate, baseline: ProbeResult | None, task, problem: str | None,
+          seeds_total: int, thresholds: Thresholds) -> Assessment:
     """cures / improves / fails, with a note that says why in plain words."""
     runs = sorted(candidate.runs, key=lambda run: run.seed)
     fix = candidate.fix
@@ -63,7 +64,7 @@ def judge(candidate: Candidate, baseline: ProbeResult | None, task, problem: str
                else "the budget went to better candidates")
         partial = f" (not verified on the other {seeds_total - probed} seeds: {why})"
     if candidate.error and ok == 0:
-        return Judgement(FixOutcome.FAILS, f"training failed: {candidate.error}")
+        return Assessment(FixOutcome.FAILS, f"training failed: {candidate.error}")
     if ok == probed and probed >= seeds_total:
         outcome = FixOutcome.CURES
         note = f"healthy in {ok}/{probed} seeds: {learning_summary(runs, task, thresholds)}"
@@ -79,7 +80,7 @@ def judge(candidate: Candidate, baseline: ProbeResult | None, task, problem: str
         note += (f"; this does not repair the data ({problem}): only a data fix can cure that")
     elif fix.data_fix and fix.note:
         note = f"{note}. {fix.note}"
-    return Judgement(outcome, note)
+    return Assessment(outcome, note)
 
 
 def _failed(runs: list[SeedRun], base_runs: list[SeedRun], task, partial: str,
