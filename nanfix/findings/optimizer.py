@@ -240,6 +240,45 @@ def tiny_batch(context: Context):
     )
 
 
+@rule("O504", "momentum-not-below-one", "Momentum of 1 or more never forgets a step", Severity.ERROR,
+      stage=Stage.PREFLIGHT, points_at=Line.OPTIMIZER,
+      limits={"momentum": 1.0})  # a momentum of this much or more never decays its velocity
+def momentum_not_below_one(context: Context):
+    """
+    ## What it means
+    An optimizer's momentum (SGD's `momentum`, RMSprop's `momentum`) is 1.0 or more (the limit,
+    1.0 by default).
+
+    ## Why it matters
+    With momentum 1 the velocity never decays (velocity = momentum * velocity - learning_rate * g),
+    so every past gradient keeps pushing forever: the loss oscillates with growing amplitude and
+    usually explodes or never settles. Keras 3's SGD refuses a momentum above 1 (or one that is not
+    a float) when the optimizer is created (ValueError "`momentum` must be a float between [0, 1]."),
+    so for SGD it is momentum=1.0 exactly that reaches training; RMSprop does not check its momentum.
+
+    ## How to fix
+    Use momentum 0.9, the usual value; nanfix measures that change.
+
+    ## Example
+    ```python
+    keras.optimizers.SGD(learning_rate=0.01, momentum=1.0)  # before
+    keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)  # after
+    ```
+    """
+    optimizer = _inner(context.optimizer)
+    try:
+        momentum = float(getattr(optimizer, "momentum", None))
+    except (TypeError, ValueError):
+        return None
+    if momentum < context.limits.momentum:
+        return None
+    name = type(optimizer).__name__
+    return context.finding(f"{name}(momentum={momentum:g}): a momentum of {context.limits.momentum:g} or "
+                           "more never decays, so every past gradient keeps pushing and the loss "
+                           "swings ever wider", where=context.origin("optimizer") or context.origin("compile"),
+                           optimizer=name, momentum=momentum)
+
+
 @rule("O503", "update-ascends-loss", "The train step's update climbs the loss", Severity.ERROR,
       stage=Stage.PROBE, measures_cause=True, points_at=Line.OPTIMIZER,
       # the step ascends when the median cosine between its update and the loss's gradient is

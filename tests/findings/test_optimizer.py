@@ -7,7 +7,12 @@ from __future__ import annotations
 import keras
 import pytest
 
+import nanfix.capture.task as task_module
+import nanfix.findings as findings
 from nanfix.capture.hooks import Capture
+from nanfix.capture.training_data import TrainingData
+from nanfix.config import Settings
+from nanfix.findings.catalog import Context
 from nanfix.records import Severity
 
 from .helpers import codes, diagnose, mlp, one_hot, only, scaled
@@ -104,3 +109,27 @@ def test_k601_silent_without_capture():
     assert "K601" not in codes(
         diagnose(mlp(8, 10, "softmax"), scaled(), one_hot(), "categorical_crossentropy")
     )
+
+
+def test_o504_a_momentum_of_one_never_forgets_and_keras_refuses_more_for_sgd():
+    def found(optimizer, settings=None):
+        model = mlp(8, 10, "softmax")
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+        y = one_hot()
+        context = Context(model=model, optimizer=model.optimizer, loss="categorical_crossentropy",
+                          task=task_module.infer(model, "categorical_crossentropy", y),
+                          data=TrainingData(x=scaled(), y=y, sample_weight=None, batch_size=32),
+                          settings=settings or Settings())
+        return findings.run("preflight", context)
+
+    item = only(found(keras.optimizers.SGD(learning_rate=0.01, momentum=1.0)), "O504")
+    assert item.severity is Severity.ERROR and item.evidence["momentum"] == 1.0
+    assert item.evidence["limits"] == {"momentum": 1.0}  # what a fix answering it reads
+    assert "O504" not in codes(found(keras.optimizers.SGD(learning_rate=0.01, momentum=0.99)))
+    assert "O504" in codes(found(keras.optimizers.RMSprop(momentum=1.5)))  # RMSprop takes it
+    with pytest.raises(ValueError):  # ...SGD does not: Keras refuses it when the script runs
+        keras.optimizers.SGD(learning_rate=0.01, momentum=1.5)
+    # the user's limit, by the rule's name in [tool.nanfix.rules], is the one it judges by
+    strict = Settings(rules={"O504": {"momentum": 0.95}})
+    item = only(found(keras.optimizers.SGD(learning_rate=0.01, momentum=0.97), strict), "O504")
+    assert item.evidence["limits"] == {"momentum": 0.95}
