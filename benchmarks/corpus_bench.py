@@ -50,7 +50,7 @@ def acceptable(fix: dict | None, cures: list[str]) -> bool:
     """The fix is a measured cure whose families hold one of the acceptable entries."""
     if not fix or fix.get("outcome") != "cures":
         return False
-    families = set(str(fix.get("family", "")).split("+"))
+    families = set(fix.get("families") or [])
     return any(set(entry.split("+")) <= families for entry in cures)
 
 

@@ -2,7 +2,7 @@
 
 For people whose script loads data from somewhere nanfix cannot reach in a probe, or who
 prefer to say exactly what to train on. The config feeds the script's model in place of the
-arrays given to fit. Example::
+arrays given to fit. A dataset config::
 
     source: mnist_small.csv   # path, relative to this file
     format: csv               # csv | npz | npy (default: from the extension)

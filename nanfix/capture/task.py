@@ -92,6 +92,11 @@ class Activation(Named):
         return self in (Activation.SOFTMAX, Activation.SIGMOID)
 
 
+# Layers that shape an output without computing it: the output's activation is the one of
+# the layer before them.
+LAYOUT_CLASSES = ("Dropout", "Flatten", "Reshape", "SpatialDropout1D", "SpatialDropout2D",
+                  "GaussianNoise", "GaussianDropout", "AlphaDropout")
+
 RELU_LIKE = frozenset({Activation.RELU, Activation.RELU6, Activation.ELU, Activation.SELU,
                        Activation.CELU, Activation.LEAKY_RELU, Activation.PRELU, Activation.GELU,
                        Activation.SILU, Activation.SWISH, Activation.MISH})
@@ -226,7 +231,7 @@ def output_activation(model: Any) -> Activation:
     layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
     for layer in reversed(layers):
         kind = type(layer).__name__
-        if kind in ("Dropout", "Reshape", "Flatten"):
+        if kind in LAYOUT_CLASSES:
             continue
         return _activation_of(layer)
     return Activation.LINEAR

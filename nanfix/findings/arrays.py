@@ -207,15 +207,9 @@ def _nonfinite_finding(context: Context, what: str, stats: ArrayStatistics):
     )
 
 
-@rule(
-    "D101",
-    "nonfinite-inputs",
-    "Inputs contain NaN or Inf",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    data_problem=True,
-    points_at=Line.FIT,
-)
+@rule("D101", "nonfinite-inputs", "Inputs contain NaN or Inf", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      data_problem=True, points_at=Line.FIT)
 def nonfinite_inputs(context: Context):
     """
     ## What it means
@@ -245,16 +239,9 @@ def nonfinite_inputs(context: Context):
     return _nonfinite_finding(context, "inputs", stats)
 
 
-@rule(
-    "D102",
-    "nonfinite-targets",
-    "Targets contain NaN or Inf",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-    data_problem=True,
-    points_at=Line.FIT,
-)
+@rule("D102", "nonfinite-targets", "Targets contain NaN or Inf", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      voids_task=True, data_problem=True, points_at=Line.FIT)
 def nonfinite_targets(context: Context):
     """
     ## What it means
@@ -284,14 +271,9 @@ def nonfinite_targets(context: Context):
     return _nonfinite_finding(context, "targets", stats)
 
 
-@rule(
-    "D103",
-    "constant-features",
-    "Some input features never change",
-    Severity.INFO,
-    stage=Stage.PREFLIGHT,
-    points_at=Line.FIT,
-)
+@rule("D103", "constant-features", "Some input features never change", Severity.INFO,
+      stage=Stage.PREFLIGHT,
+      points_at=Line.FIT)
 def constant_features(context: Context):
     """
     ## What it means
@@ -344,15 +326,10 @@ def constant_features(context: Context):
     )
 
 
-@rule(
-    "D104",
-    "unscaled-inputs",
-    "Inputs far from unit scale",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-    limits={"scale": 10.0},  # inputs (or their spread) beyond this magnitude are unscaled
-    points_at=Line.FIT,
-)
+@rule("D104", "unscaled-inputs", "Inputs far from unit scale", Severity.WARNING,
+      stage=Stage.PREFLIGHT,
+      points_at=Line.FIT,
+      limits={"scale": 10.0})
 def unscaled_inputs(context: Context):
     """
     ## What it means
@@ -415,15 +392,10 @@ def unscaled_inputs(context: Context):
     )
 
 
-@rule(
-    "D105",
-    "large-regression-targets",
-    "Regression targets far from unit scale",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-    limits={"scale": 100.0},  # regression targets beyond this magnitude are large
-    points_at=Line.FIT,
-)
+@rule("D105", "large-regression-targets", "Regression targets far from unit scale",
+      Severity.WARNING, stage=Stage.PREFLIGHT,
+      points_at=Line.FIT,
+      limits={"scale": 100.0})
 def large_regression_targets(context: Context):
     """
     ## What it means

@@ -84,14 +84,9 @@ def _rows_where(mask: np.ndarray) -> list[int]:
     return [int(row) for row in np.flatnonzero(rows)[:SHOWN]]
 
 
-@rule(
-    "L201",
-    "label-format-mismatch",
-    "Labels are not in the format the loss expects",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-)
+@rule("L201", "label-format-mismatch", "Labels are not in the format the loss expects",
+      Severity.ERROR, stage=Stage.PREFLIGHT,
+      voids_task=True)
 def label_format_mismatch(context: Context):
     """
     ## What it means
@@ -151,15 +146,9 @@ def label_format_mismatch(context: Context):
     return None
 
 
-@rule(
-    "L202",
-    "labels-out-of-range",
-    "Class labels do not fit the output layer",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-    data_problem=True,
-)
+@rule("L202", "labels-out-of-range", "Class labels do not fit the output layer", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      voids_task=True, data_problem=True)
 def labels_out_of_range(context: Context):
     """
     ## What it means
@@ -230,15 +219,9 @@ def _scaled_note(values: np.ndarray) -> str:
     return "they look like scaled or continuous values, not labels"
 
 
-@rule(
-    "L203",
-    "labels-not-class-ids",
-    "Labels are not class ids or one-hot rows",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-    data_problem=True,
-)
+@rule("L203", "labels-not-class-ids", "Labels are not class ids or one-hot rows", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      voids_task=True, data_problem=True)
 def labels_not_class_ids(context: Context):
     """
     ## What it means
@@ -341,16 +324,11 @@ def _elementwise_targets(context: Context) -> bool:
     return units is None or width == units
 
 
-@rule(
-    "L204",
-    "targets-outside-output-range",
-    "Targets the model cannot produce",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    # targets the output cannot produce are an error (not a warning) from this share of the rows
-    limits={"error_share": 0.10},
-    voids_task=True,
-)
+@rule("L204", "targets-outside-output-range", "Targets the model cannot produce", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      voids_task=True,
+      # targets the output cannot produce are an error (not a warning) from this share of the rows
+      limits={"error_share": 0.10})
 def targets_outside_output_range(context: Context):
     """
     ## What it means
@@ -438,14 +416,9 @@ def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray
     return finite, ""
 
 
-@rule(
-    "L205",
-    "degenerate-targets",
-    "Every target is the same",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-)
+@rule("L205", "degenerate-targets", "Every target is the same", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      voids_task=True)
 def degenerate_targets(context: Context):
     """
     ## What it means

@@ -180,13 +180,8 @@ def _named(layer: Any) -> str:
 # --- M401 -------------------------------------------------------------------------------------
 
 
-@rule(
-    "M401",
-    "stacked-linear-layers",
-    "Layers stacked with no activation between them",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-)
+@rule("M401", "stacked-linear-layers", "Layers stacked with no activation between them",
+      Severity.WARNING, stage=Stage.PREFLIGHT)
 def stacked_linear_layers(context: Context):
     """
     ## What it means
@@ -327,16 +322,11 @@ def _describe_initializer(config: dict | None) -> str:
     return f"{config.get('class_name')}({arguments})"
 
 
-@rule(
-    "M402",
-    "large-initializer",
-    "Initial weights far larger than Glorot/He",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-    # a kernel drawn at this many times the Glorot/He scale is large; a bias drawn at this scale
-    # or more is large (biases usually start at 0)
-    limits={"kernel_factor": 5.0, "bias_scale": 1.0},
-)
+@rule("M402", "large-initializer", "Initial weights far larger than Glorot/He", Severity.WARNING,
+      stage=Stage.PREFLIGHT,
+      # a kernel drawn at this many times the Glorot/He scale is large; a bias drawn at this scale
+      # or more is large (biases usually start at 0)
+      limits={"kernel_factor": 5.0, "bias_scale": 1.0})
 def large_initializer(context: Context):
     """
     ## What it means
@@ -425,13 +415,8 @@ def _policy_name(thing: Any) -> str | None:
     return getattr(policy, "name", None)
 
 
-@rule(
-    "M403",
-    "float16-without-loss-scaling",
-    "float16 training without loss scaling",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-)
+@rule("M403", "float16-without-loss-scaling", "float16 training without loss scaling",
+      Severity.WARNING, stage=Stage.PREFLIGHT)
 def float16_without_loss_scaling(context: Context):
     """
     ## What it means

@@ -213,7 +213,8 @@ def gradient_explosion(context: Context):
 
 
 @rule("N706", "adam-second-moment-collapse", "Adam's second moment is collapsing toward epsilon",
-      Severity.WARNING, stage=Stage.PROBE, measures_cause=True,
+      Severity.WARNING, stage=Stage.PROBE,
+      measures_cause=True,
       # a warning when this share of the parameters have sqrt(v_hat) near epsilon at the end;
       # the measured cause of a late jump when, before it, the median sqrt(v_hat) was within
       # `jump_epsilon_factor` of epsilon
@@ -283,7 +284,8 @@ def _adam_before_jumps(context: Context):
         jump_step=jump.step, **asdict(adam))
 
 
-@rule("N707", "late-loss-jump", "Loss jumps after it had converged", Severity.ERROR, stage=Stage.PROBE,
+@rule("N707", "late-loss-jump", "Loss jumps after it had converged", Severity.ERROR,
+      stage=Stage.PROBE,
       symptom=Symptom.LATE_JUMP, names_verdict=True)
 def late_loss_jump(context: Context):
     """

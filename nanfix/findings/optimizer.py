@@ -54,14 +54,9 @@ def learning_rate_of(optimizer: Any) -> tuple[float | None, str | None]:
         return None, None
 
 
-@rule(
-    "O501",
-    "learning-rate-out-of-range",
-    "Learning rate far outside the usual range",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-    points_at=Line.OPTIMIZER,
-)
+@rule("O501", "learning-rate-out-of-range", "Learning rate far outside the usual range",
+      Severity.WARNING, stage=Stage.PREFLIGHT,
+      points_at=Line.OPTIMIZER)
 def learning_rate_out_of_range(context: Context):
     """
     ## What it means
@@ -133,13 +128,8 @@ LEGACY_ADVICE = {
 }
 
 
-@rule(
-    "K601",
-    "legacy-keras-api",
-    "Legacy Keras API translated to run the script",
-    Severity.INFO,
-    stage=Stage.PREFLIGHT,
-)
+@rule("K601", "legacy-keras-api", "Legacy Keras API translated to run the script", Severity.INFO,
+      stage=Stage.PREFLIGHT)
 def legacy_keras_api(context: Context):
     """
     ## What it means
@@ -188,17 +178,12 @@ def legacy_keras_api(context: Context):
     return found or None
 
 
-@rule(
-    "O502",
-    "tiny-batch",
-    "Batches of one or two samples with heavy momentum",
-    Severity.WARNING,
-    stage=Stage.PREFLIGHT,
-    # batches of at most this many samples with SGD momentum of at least this much follow one
-    # sample's gradient and swing past the minimum
-    limits={"batch_size": 2, "momentum": 0.9},
-    points_at=Line.OPTIMIZER,
-)
+@rule("O502", "tiny-batch", "Batches of one or two samples with heavy momentum", Severity.WARNING,
+      stage=Stage.PREFLIGHT,
+      points_at=Line.OPTIMIZER,
+      # batches of at most this many samples with SGD momentum of at least this much follow one
+      # sample's gradient and swing past the minimum
+      limits={"batch_size": 2, "momentum": 0.9})
 def tiny_batch(context: Context):
     """
     ## What it means
@@ -240,7 +225,8 @@ def tiny_batch(context: Context):
     )
 
 
-@rule("O504", "momentum-not-below-one", "Momentum of 1 or more never forgets a step", Severity.ERROR,
+@rule("O504", "momentum-not-below-one", "Momentum of 1 or more never forgets a step",
+      Severity.ERROR,
       stage=Stage.PREFLIGHT, points_at=Line.OPTIMIZER,
       limits={"momentum": 1.0})  # a momentum of this much or more never decays its velocity
 def momentum_not_below_one(context: Context):
@@ -280,7 +266,8 @@ def momentum_not_below_one(context: Context):
 
 
 @rule("O503", "update-ascends-loss", "The train step's update climbs the loss", Severity.ERROR,
-      stage=Stage.PROBE, measures_cause=True, points_at=Line.OPTIMIZER,
+      stage=Stage.PROBE,
+      measures_cause=True, points_at=Line.OPTIMIZER,
       # the step ascends when the median cosine between its update and the loss's gradient is
       # below this on most seeds (a sign error gives -1; dropout and clipping stay well above 0)
       limits={"cosine": 0.0})

@@ -37,13 +37,8 @@ def _hidden_by_keras3(activation: Activation, loss: str) -> str:
             "(tf.keras) or another framework computes the loss on them and trains badly")
 
 
-@rule(
-    "P301",
-    "output-loss-mismatch",
-    "Output activation does not match the loss",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-)
+@rule("P301", "output-loss-mismatch", "Output activation does not match the loss", Severity.ERROR,
+      stage=Stage.PREFLIGHT)
 def output_loss_mismatch(context: Context):
     """
     ## What it means
@@ -118,14 +113,9 @@ def output_loss_mismatch(context: Context):
     return None
 
 
-@rule(
-    "P302",
-    "softmax-single-unit",
-    "Softmax over a single unit",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-)
+@rule("P302", "softmax-single-unit", "Softmax over a single unit", Severity.ERROR,
+      stage=Stage.PREFLIGHT,
+      voids_task=True)
 def softmax_single_unit(context: Context):
     """
     ## What it means
@@ -167,13 +157,8 @@ def softmax_single_unit(context: Context):
     )
 
 
-@rule(
-    "P303",
-    "softmax-with-from-logits",
-    "Probabilities passed to a loss that expects logits",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-)
+@rule("P303", "softmax-with-from-logits", "Probabilities passed to a loss that expects logits",
+      Severity.ERROR, stage=Stage.PREFLIGHT)
 def softmax_with_from_logits(context: Context):
     """
     ## What it means
@@ -318,13 +303,8 @@ def unsafe_logs(source: str, output_can_be_negative: bool) -> list[dict[str, Any
     return found
 
 
-@rule(
-    "P304",
-    "unsafe-log-in-loss",
-    "Hand-written loss takes log() of the prediction",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-)
+@rule("P304", "unsafe-log-in-loss", "Hand-written loss takes log() of the prediction",
+      Severity.ERROR, stage=Stage.PREFLIGHT)
 def unsafe_log_in_loss(context: Context):
     """
     ## What it means
@@ -401,13 +381,8 @@ def unsafe_log_in_loss(context: Context):
     )
 
 
-@rule(
-    "P305",
-    "mse-on-classifier",
-    "Squared/absolute error used to train a classifier",
-    Severity.INFO,
-    stage=Stage.PREFLIGHT,
-)
+@rule("P305", "mse-on-classifier", "Squared/absolute error used to train a classifier",
+      Severity.INFO, stage=Stage.PREFLIGHT)
 def mse_on_classifier(context: Context):
     """
     ## What it means
@@ -453,13 +428,8 @@ def mse_on_classifier(context: Context):
     )
 
 
-@rule(
-    "P306",
-    "loss-target-mismatch",
-    "Multi-label targets under a one-class loss",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-)
+@rule("P306", "loss-target-mismatch", "Multi-label targets under a one-class loss", Severity.ERROR,
+      stage=Stage.PREFLIGHT)
 def multilabel_under_categorical(context: Context):
     """
     ## What it means
@@ -505,14 +475,9 @@ def multilabel_under_categorical(context: Context):
     )
 
 
-@rule(
-    "P307",
-    "categorical-loss-single-unit",
-    "A one-of-K loss over a single output unit",
-    Severity.ERROR,
-    stage=Stage.PREFLIGHT,
-    voids_task=True,
-)
+@rule("P307", "categorical-loss-single-unit", "A one-of-K loss over a single output unit",
+      Severity.ERROR, stage=Stage.PREFLIGHT,
+      voids_task=True)
 def categorical_loss_single_unit(context: Context):
     """
     ## What it means

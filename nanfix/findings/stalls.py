@@ -173,7 +173,8 @@ def oscillation(losses: np.ndarray, window: int = 10) -> tuple[float, float] | N
 
 
 @rule("S804", "oscillating-loss", "The loss oscillates without settling", Severity.WARNING,
-      stage=Stage.PROBE, symptom=Symptom.OSCILLATION,
+      stage=Stage.PROBE,
+      symptom=Symptom.OSCILLATION,
       # the spread of the loss's second half against its mean, and the share of its steps that
       # cross its running trend, from which a stalled loss oscillates
       limits={"spread": 0.5, "crossings": 0.3})

@@ -46,7 +46,8 @@ def dead_relu(context: Context):
                    layer=layer, fraction=fraction, seed=seed)
 
 
-@rule("U902", "saturated-units", "Sigmoid/tanh units are saturated", Severity.WARNING, stage=Stage.PROBE,
+@rule("U902", "saturated-units", "Sigmoid/tanh units are saturated", Severity.WARNING,
+      stage=Stage.PROBE,
       limits={"share": 0.5})  # a layer with this share of saturated outputs
 def saturated_units(context: Context):
     """

@@ -19,10 +19,9 @@ from nanfix.fixes.helpers import (
     followed_by_activation,
     is_weighted,
     layers_of,
-    output_layer,
 )
 from nanfix.fixes.source.edits import LayerEdit
-from nanfix.probes.setup import TrainSetup
+from nanfix.probes.setup import TrainSetup, output_layer_config
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
@@ -33,7 +32,7 @@ DEEP_STACK = 3  # this many saturating hidden layers count as a deep sigmoid sta
 
 def hidden_layers(layers: list[dict]) -> list[tuple[int, dict]]:
     """Layers with an activation setting, except the output layer."""
-    output = output_layer(layers)
+    output = output_layer_config(layers)
     return [(index, layer) for index, layer in enumerate(layers)
             if layer is not output and "activation" in layer.get("config", {})]
 
@@ -58,7 +57,7 @@ def replaceable_hidden(layers: list[dict]) -> list[dict]:
 def _output_activation(setup: TrainSetup, layers: list[dict]) -> Activation | None:
     """softmax/sigmoid for a classifier whose output has no activation and whose loss wants one."""
     task = setup.task
-    output = output_layer(layers)
+    output = output_layer_config(layers)
     if output is None or "activation" not in output.get("config", {}) or task.from_logits:
         return None
     if activation_of(output) not in (Activation.LINEAR, *UNBOUNDED):
@@ -75,7 +74,7 @@ def _fix(setup: TrainSetup, layers: list[dict], targets: list[dict], hidden: Act
     edits = [LayerEdit(layer["config"]["name"], {"activation": hidden.value}) for layer in targets]
     output_activation = _output_activation(setup, layers)
     if output_activation:
-        edits.append(LayerEdit(output_layer(layers)["config"]["name"],
+        edits.append(LayerEdit(output_layer_config(layers)["config"]["name"],
                                {"activation": output_activation.value}))
     return Fix(base=setup, id=fix_id, family="activation", title=title, edits=tuple(edits),
                magnitude=1.0 * len(edits))

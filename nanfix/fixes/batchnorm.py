@@ -24,9 +24,9 @@ from collections.abc import Sequence
 
 from nanfix.capture.task import Activation
 from nanfix.fixes.catalog import Fix, family
-from nanfix.fixes.helpers import activation_of, codes, is_weighted, layers_of, output_layer
+from nanfix.fixes.helpers import activation_of, codes, is_weighted, layers_of
 from nanfix.fixes.source.edits import InsertLayersEdit
-from nanfix.probes.setup import TrainSetup, model_config
+from nanfix.probes.setup import TrainSetup, model_config, output_layer_config
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
@@ -45,7 +45,7 @@ def _hidden_targets(layers: list[dict]) -> list[dict]:
     """The hidden weighted layers (Dense, Conv...), when none of the model is normalised."""
     if any(layer.get("class_name") in NORMALIZATION_CLASSES for layer in layers):
         return []
-    output = output_layer(layers)
+    output = output_layer_config(layers)
     return [layer for layer in layers if layer is not output and is_weighted(layer)
             and "activation" in layer.get("config", {})]
 

@@ -40,6 +40,15 @@ def bad_rows(x, y) -> tuple[np.ndarray, int, int]:
     return in_x | in_y, int(in_x.sum()), int(in_y.sum())
 
 
+def drop_rows(keep: str, comment: str, summary: str) -> DataEdit:
+    """The edit that keeps the rows where `keep` (a template over {x} and {y}) holds, in the
+    training data and, with the same test on {x_val} and {y_val}, in the validation data."""
+    on_val = keep.replace("{x}", "{x_val}").replace("{y}", "{y_val}")
+    return DataEdit((f"keep = {keep}", "{x}, {y} = {x}[keep], {y}[keep]"),
+                    (f"keep_val = {on_val}", "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
+                    comment=comment, repair=True, summary=summary)
+
+
 def data_problem(setup: TrainSetup, findings: list[Finding]) -> str | None:
     """What is wrong with the data in plain words, or None when the data is fine: non-finite
     rows, or a finding whose rule says the data itself is broken."""
@@ -74,16 +83,11 @@ def nonfinite_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
     fixes = [Fix(
         base=setup, id="data-drop-nonfinite", family="data", note=note,
         title="Drop the rows with NaN/Inf values",
-        edits=(DataEdit(
-            ("keep = {np}.isfinite({x}).reshape(len({x}), -1).all(axis=1) & "
-             "{np}.isfinite({y}).reshape(len({y}), -1).all(axis=1)",
-             "{x}, {y} = {x}[keep], {y}[keep]"),
-            ("keep_val = {np}.isfinite({x_val}).reshape(len({x_val}), -1).all(axis=1) & "
-             "{np}.isfinite({y_val}).reshape(len({y_val}), -1).all(axis=1)",
-             "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
-            comment="drop rows with NaN/Inf", repair=True,
-            summary=f"drop {int(bad.sum())} of {total} training rows with NaN/Inf "
-                    f"({in_x} in the inputs, {in_y} in the targets)"),),
+        edits=(drop_rows("{np}.isfinite({x}).reshape(len({x}), -1).all(axis=1) & "
+                         "{np}.isfinite({y}).reshape(len({y}), -1).all(axis=1)",
+                         comment="drop rows with NaN/Inf",
+                         summary=f"drop {int(bad.sum())} of {total} training rows with NaN/Inf "
+                                 f"({in_x} in the inputs, {in_y} in the targets)"),),
         magnitude=1.0)]
     plain_x = not isinstance(setup.data.x, (list, tuple, dict))
     if in_x and not in_y and plain_x:
@@ -160,12 +164,8 @@ def label_fixes(setup: TrainSetup, findings: list[Finding]) -> list[Fix]:
         return []
     return [Fix(base=setup, id="labels-drop-out-of-range", family="data",
                 note=note, title=f"Drop the rows whose class id is outside 0..{units - 1}",
-                edits=(DataEdit((f"keep = (({{y}} >= 0) & ({{y}} < {units})).reshape(len({{y}}), -1).all(axis=1)",
-                                 "{x}, {y} = {x}[keep], {y}[keep]"),
-                                (f"keep_val = (({{y_val}} >= 0) & ({{y_val}} < {units}))"
-                                 ".reshape(len({y_val}), -1).all(axis=1)",
-                                 "{x_val}, {y_val} = {x_val}[keep_val], {y_val}[keep_val]"),
-                                comment="class ids must lie in 0..K-1", repair=True,
-                                summary=f"drop {int(outside.sum())} rows with labels outside "
-                                        f"0..{units - 1}"),),
+                edits=(drop_rows(f"(({{y}} >= 0) & ({{y}} < {units})).reshape(len({{y}}), -1).all(axis=1)",
+                                 comment="class ids must lie in 0..K-1",
+                                 summary=f"drop {int(outside.sum())} rows with labels outside "
+                                         f"0..{units - 1}"),),
                 magnitude=1.5)]

@@ -8,12 +8,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from nanfix.capture.task import Activation
+from nanfix.capture.task import LAYOUT_CLASSES, Activation
 from nanfix.findings.catalog import with_symptom
 from nanfix.fixes.catalog import Fix
 from nanfix.fixes.source.edits import OptimizerEdit
 from nanfix.probes.setup import (
-    LAYOUT_CLASSES,
     TrainSetup,
     activation_name,
     layer_configs,
@@ -74,13 +73,6 @@ def activation_of(layer: dict) -> Activation:
     return Activation.of(activation_name(layer))
 
 
-def output_layer(layers: list[dict]) -> dict | None:
-    """The last layer that shapes the output (layout layers such as Dropout are skipped)."""
-    for layer in reversed(layers):
-        if layer.get("class_name") in LAYOUT_CLASSES:
-            continue
-        return layer
-    return None
 
 
 def is_weighted(layer: dict) -> bool:

@@ -5,14 +5,13 @@ weight, saying where and why in plain words, and stopping before more epochs are
 The deeper diagnosis (which op, which fix cures it) is `nanfix probe`'s job; the guard only
 points there.
 
-Example::
-
-    from nanfix.keras import NanGuard
-
-    guard = NanGuard()
-    model.fit(x, y, epochs=10, callbacks=[guard])
-    if guard.diagnosis is not None:
-        print(guard.diagnosis.codes, guard.diagnosis.layer)
+>>> import keras, numpy as np
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="out")])
+>>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e3), loss="mse")
+>>> guard = NanGuard(printer=lambda text: None)
+>>> _ = model.fit(np.full((64, 4), 100.0), np.ones(64), epochs=20, verbose=0, callbacks=[guard])
+>>> guard.diagnosis is not None and model.stop_training
+True
 """
 
 from __future__ import annotations
@@ -140,14 +139,18 @@ class NanGuard(keras.callbacks.Callback):
         record_every: steps between two snapshots of the weights and optimizer state.
         record_batches: how many of the last batches the record keeps.
 
-    Example::
+    With `BackupAndRestore`, raise (and put the guard first), so Keras never finishes the
+    epoch over the last good backup:
 
-        guard = NanGuard(action="raise")
-        callbacks = [guard, keras.callbacks.BackupAndRestore("/tmp/backup")]
-        try:
-            model.fit(x, y, epochs=50, callbacks=callbacks)
-        except NonFiniteTrainingError as error:
-            print(error.diagnosis.step, error.diagnosis.layer)
+    >>> import keras, numpy as np
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e3), loss="mse")
+    >>> guard = NanGuard(action="raise", printer=lambda text: None)
+    >>> try:
+    ...     _ = model.fit(np.full((64, 4), 100.0), np.ones(64), epochs=20, verbose=0, callbacks=[guard])
+    ... except NonFiniteTrainingError as error:
+    ...     print(error.diagnosis.codes[:1])
+    ['N701']
     """
 
     def __init__(

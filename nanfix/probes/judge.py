@@ -4,10 +4,17 @@
 with the reason in plain words for the report. Every number it compares with is a named
 threshold from `nanfix.config.Thresholds`; findings read the kind, never the sentence.
 
-Example::
-
-    outcome, stall, reason = judge(run, task, settings.thresholds, exploded_at=None,
-                                   timed_out=False)
+>>> import numpy as np
+>>> from nanfix.capture.task import Activation, infer_output
+>>> from nanfix.records import SeedRun
+>>> task = infer_output(Activation.SOFTMAX, 10, "categorical_crossentropy", np.eye(10))
+>>> run = SeedRun(seed=0, outcome=Outcome.HEALTHY, steps_run=300, start_loss=2.31,
+...               final_loss=2.302, val_accuracy=0.1)
+>>> outcome, stall, reason = judge(run, task, Thresholds(), exploded_at=None, timed_out=False)
+>>> outcome.value, stall.value
+('stalled', 'chance_loss')
+>>> reason
+'loss flat at chance level (2.3020 ~ ln(10) = 2.3026)'
 """
 
 from __future__ import annotations

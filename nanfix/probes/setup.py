@@ -105,13 +105,10 @@ def layer_configs(config: dict) -> list[dict]:
     return [layer for layer in config["config"]["layers"] if layer.get("class_name") != "InputLayer"]
 
 
-# Layers that shape an output without computing it (its activation is the layer's before them).
-LAYOUT_CLASSES = ("Dropout", "Flatten", "Reshape", "SpatialDropout1D", "SpatialDropout2D",
-                  "GaussianNoise", "GaussianDropout", "AlphaDropout")
-
-
 def output_layer_config(layers: list[dict]) -> dict | None:
     """The last layer that shapes the output (layout layers such as Dropout are skipped)."""
+    from nanfix.capture.task import LAYOUT_CLASSES
+
     for layer in reversed(layers):
         if layer.get("class_name") in LAYOUT_CLASSES:
             continue

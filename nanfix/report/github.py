@@ -9,7 +9,7 @@ line it changes, and a last line
 states the verdict. GitHub wants paths relative to the repository, which is where CI runs
 nanfix, so paths are made relative to the current directory.
 
-Example (in a workflow step)::
+In a workflow step::
 
     nanfix check train.py --format github
     # ::error file=train.py,line=34,title=nanfix N701%3A Training produces NaN/Inf::non-finite ...

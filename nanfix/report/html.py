@@ -6,7 +6,7 @@ Content-Security-Policy forbids them, so the page opens the same offline, from a
 store or from a mail attachment. Every value from the report (finding messages, the
 script's output, the diff) is escaped.
 
-Example::
+On the command line::
 
     nanfix probe train.py --html nanfix.html
 """

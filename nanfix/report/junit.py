@@ -19,7 +19,7 @@ Each seed's row reports what happened to that seed, whatever `--fail-on` says: u
 `check --fail-on diverges` a stalling seed is still a failed row although the exit code is 0.
 The exit code is the gate; the XML is the record.
 
-Example::
+On the command line::
 
     nanfix check train.py --junit nanfix.xml
     # GitLab: artifacts: reports: junit: nanfix.xml

@@ -6,11 +6,15 @@ cross where each curve stopped being a number. matplotlib draws the figure when 
 installed (`pip install 'nanfix[plot]'`); without it an SVG is drawn by hand, so
 `--plot curves.svg` always works and only `.png` needs matplotlib.
 
-Example::
+`write_plot(report, "curves.svg")` writes the report dict of `nanfix probe --format json`;
+`svg_text` is the hand-drawn SVG, as the HTML page inlines it:
 
-    from nanfix.report.plot import write_plot
-    write_plot(report, "curves.svg")      # the report dict of `nanfix probe --format json`
-    svg = svg_text(report)                # the hand-drawn SVG, as the HTML page inlines it
+>>> report = {"script": "train.py", "verdict": "diverges", "baseline": {"runs": [
+...     {"seed": 0, "outcome": "diverged", "loss_history": [2.3, 40.0, 9e5, None]}]}}
+>>> [(curve.label, curve.first_nonfinite) for curve in curves(report)]
+[('baseline seed 0 (diverged)', 3)]
+>>> use_log_scale(curves(report)), svg_text(report).startswith("<svg")
+(True, True)
 """
 
 from __future__ import annotations

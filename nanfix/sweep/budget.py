@@ -14,11 +14,11 @@ left (about two thirds, and at least MIN_CANDIDATES), the survivors their other 
 what is left. `--time-limit` stays a hard deadline on top; when it cuts the sweep the report
 says which planned candidates were not tried.
 
-Example::
-
-    budget = Budget.for_sweep(setup, settings)   # Budget(total=6500, steps=300, ...)
-    budget.spend(candidate.runs)
-    budget.verifications(seeds=2)                # how many candidates still fit
+>>> from nanfix.records import Outcome, SeedRun
+>>> budget = Budget(total=1000, steps=300)   # Budget.for_sweep(setup, settings) in the sweep
+>>> budget.spend([SeedRun(seed=0, outcome=Outcome.HEALTHY, steps_run=300)])
+>>> budget.left()
+700
 """
 
 from __future__ import annotations

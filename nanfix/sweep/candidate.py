@@ -138,12 +138,14 @@ def promising(candidate: Candidate, task, thresholds: Thresholds) -> bool:
     return fell
 
 
-def score(candidate: Candidate) -> tuple:
-    """How well a candidate did so far (larger is better), for ordering and for combining."""
-    return score_runs(candidate.runs)
+def progress(candidate: Candidate) -> tuple:
+    """How far a candidate got on the seeds probed so far (larger is better): what the sweep
+    orders candidates by while it still probes them, and combines them by. The final ranking
+    of measured fixes weighs how well they trained (`rank.quality`) instead."""
+    return progress_of_runs(candidate.runs)
 
 
-def score_runs(runs: list[SeedRun]) -> tuple:
+def progress_of_runs(runs: list[SeedRun]) -> tuple:
     """(healthy share, finite share, mean accuracy, mean relative loss drop): larger is better."""
     if not runs:
         return (0.0, 0.0, 0.0, -math.inf)

@@ -1,7 +1,7 @@
 """Combinations: when no single fix cures, several changes are probed together.
 
 Two causes at once (inputs and targets both far from unit scale, a wrong pairing and raw
-pixels) yield only to both fixes together, and each alone still fails, so its measured score
+pixels) yield only to both fixes together, and each alone still fails, so its measured progress
 says nothing about whether it is needed. The order of trying is therefore the diagnosis's:
 
 1. `for_causes`: one fix for each diagnosed cause (the pre-flight errors and warnings), the
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from nanfix.fixes.catalog import Fix, families_for
 from nanfix.records import Finding, ProbeResult, Severity
-from nanfix.sweep.candidate import Candidate, score, score_runs
+from nanfix.sweep.candidate import Candidate, progress, progress_of_runs
 
 MAX_COMBINATIONS = 3  # generic pairs
 MAX_PARTIAL = 2  # partial cures completed with the fixes for the other causes
@@ -78,8 +78,8 @@ def cause_fixes(candidates: list[Candidate], findings: list[Finding]) -> dict[st
             continue  # a fix chosen for another cause answers this one too
         answering = [c for c in answering if compatible([c.fix, *(o.fix for o in chosen.values())])]
         if answering:
-            # the best measured; at equal scores the family the catalog tries first
-            chosen[cause.code] = max(answering, key=lambda c: (score(c), -families.index(c.fix.family)))
+            # the best measured; at equal progress the family the catalog tries first
+            chosen[cause.code] = max(answering, key=lambda c: (progress(c), -families.index(c.fix.family)))
     return chosen
 
 
@@ -97,7 +97,7 @@ def with_other_causes(candidates: list[Candidate], chosen: dict[str, Candidate],
     causes = diagnosed_causes(findings)
     partial = [c for c in candidates if not c.error and any(run.ok for run in c.runs)
                and not (c.healthy and len(c.runs) == seeds)]
-    partial.sort(key=score, reverse=True)
+    partial.sort(key=progress, reverse=True)
     out: list[Fix] = []
     for candidate in partial:
         answered = {code for code, fix in chosen.items() if fix is candidate}
@@ -121,11 +121,11 @@ def leave_one_out(combination: Fix, parts: dict[str, Fix]) -> list[Fix]:
 
 def pairs(candidates: list[Candidate], baseline: ProbeResult | None) -> list[Fix]:
     """Pairs of the best partial fixes from different families (at most MAX_COMBINATIONS)."""
-    base_score = score_runs(list(baseline.runs) if baseline else [])
+    base_progress = progress_of_runs(list(baseline.runs) if baseline else [])
     # better than the baseline first; when nothing is, still the best of each family: two
     # causes at once (a wrong pairing and raw pixels) only yield to both changes together
     partial = [c for c in candidates if not c.error and c.runs and not c.fix.parts]
-    partial.sort(key=lambda c: (score(c) > base_score, score(c)), reverse=True)
+    partial.sort(key=lambda c: (progress(c) > base_progress, progress(c)), reverse=True)
     chosen: list[Candidate] = []
     for candidate in partial:
         if all(candidate.fix.family != other.fix.family for other in chosen):

@@ -26,8 +26,8 @@ from nanfix.sweep.candidate import (
     Candidate,
     cured,
     nbytes,
+    progress,
     promising,
-    score,
 )
 from nanfix.sweep.runner import Probe, Runner
 
@@ -158,7 +158,7 @@ def advancing(candidates: list[Candidate], task, thresholds: Thresholds,
     chosen += [c for c in healthy if c not in chosen][:quota - len(chosen)]
     chosen.sort(key=key)
     if len(chosen) < min(quota, ADVANCE_AT_LEAST):
-        hopeful = sorted((c for c in candidates if promising(c, task, thresholds)), key=score, reverse=True)
+        hopeful = sorted((c for c in candidates if promising(c, task, thresholds)), key=progress, reverse=True)
         chosen += hopeful[:min(quota, ADVANCE_AT_LEAST) - len(chosen)]
     return chosen
 

@@ -16,11 +16,14 @@ The key, in order:
 4. the smallest change: fewer edits, then a smaller magnitude (lr x0.1 before x0.001);
 5. the time the probe took.
 
-Example::
-
-    ranked = rank(results, task, magnitude={"lr-0.3": 1.0, "lr-0.003": 3.0},
-                  cause_families={"stable_loss", "pairing"})
-    ranked[0].rank == 1
+>>> from nanfix.records import FixResult
+>>> def result(fix_id, outcome, ok):
+...     return FixResult(id=fix_id, family="lr", title=fix_id, changes=[], outcome=outcome,
+...                      seeds_ok=ok, seeds=3)
+>>> ranked = rank([result("lr-0.003", "cures", 3), result("lr-0.3", "fails", 0),
+...                result("lr-0.03", "cures", 3)], magnitude={"lr-0.03": 2.0, "lr-0.003": 3.0})
+>>> [(fix.rank, fix.id) for fix in ranked]  # both cure: the smaller change first
+[(1, 'lr-0.03'), (2, 'lr-0.003'), (3, 'lr-0.3')]
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
-"""Writing the patched script: apply a diff that `render` made to the script as it is now,
+r"""Writing the patched script: apply a diff that `render` made to the script as it is now,
 as `train.nanfix.py` next to `train.py`, never over it.
 
-Example::
+`apply_patch("train.py", diff)` writes `train.nanfix.py` next to `train.py`; `apply_diff` is
+the same change on text:
 
-    new_script = apply_patch("train.py", diff)   # writes train.nanfix.py next to train.py
+>>> diff = ("--- train.py\n+++ train.py (nanfix: lr-0.3)\n@@ -1 +1 @@\n"
+...         "-opt = SGD(learning_rate=3.0)\n+opt = SGD(learning_rate=0.3)\n")
+>>> apply_diff("opt = SGD(learning_rate=3.0)\n", diff)
+'opt = SGD(learning_rate=0.3)\n'
 """
 
 from __future__ import annotations

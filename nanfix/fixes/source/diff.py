@@ -1,4 +1,4 @@
-"""A fix as a change to the user's own script: a unified diff where every call the fix
+r"""A fix as a change to the user's own script: a unified diff where every call the fix
 touches can be found in the source, and a short snippet always.
 
 `render` makes both: each kind of edit writes its own replacements (`edits.py`), the imports
@@ -7,9 +7,15 @@ keeps the user's formatting. When an edit's call cannot be found (a layer built 
 with other layers that must not change, an input that is not a plain name) there is no diff
 and the snippet says what to change.
 
-Example::
+`render(fix.edits, fix.id, setup, capture)` gives both; `patch_text` is the patched text:
 
-    diff, snippet = render(fix.edits, fix.id, setup, capture)
+>>> from types import SimpleNamespace
+>>> from nanfix.fixes.source.edits import OptimizerEdit
+>>> setup = SimpleNamespace(optimizer_name="SGD", optimizer_settings={"learning_rate": 3.0})
+>>> script = EditContext(Source("opt = keras.optimizers.SGD(learning_rate=3.0)\n"), setup,
+...                      {"optimizer": "train.py:1"})
+>>> patch_text(script, [OptimizerEdit({"learning_rate": 0.3})])
+'opt = keras.optimizers.SGD(learning_rate=0.3)\n'
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Text primitives: a `Replacement` of a span of the script, keyword arguments set, added or
+r"""Text primitives: a `Replacement` of a span of the script, keyword arguments set, added or
 removed on a call, and the replacements applied together.
 
-Example::
-
-    replacements = set_keyword(call, source, "learning_rate", "0.3")
-    text = apply_replacements(source.text, replacements)
+>>> source = Source("SGD(learning_rate=3.0, momentum=0.9)\n")
+>>> call = source.tree.body[0].value
+>>> apply_replacements(source.text, set_keyword(call, source, "learning_rate", "0.3")
+...                                 + set_keyword(call, source, "momentum", None))
+'SGD(learning_rate=0.3)\n'
 """
 
 from __future__ import annotations
