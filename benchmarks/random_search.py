@@ -36,7 +36,8 @@ def random_search(steps: int, seed: int):
     from nanfix.sweep.candidate import Candidate, restoring_compile, run_seeds, seed_order
     from nanfix.sweep.search import to_result, with_symptoms
 
-    def find_fixes(setup, baseline, findings, settings, deadline, emit, capture=None, sweep_report=None):
+    def find_fixes(setup, baseline, findings, settings, deadline, emit, capture=None, sweep_report=None,
+                   runners=None):
         rng = random.Random(seed)
         with restoring_compile(setup):
             findings = with_symptoms(setup, baseline, findings, settings, capture)

@@ -145,6 +145,10 @@ BAD_VALUES = [
     ("grids:\n  lr: fast\n", "grids.lr"),
     ("thresholds:\n  explode: 3\n", "thresholds.explode"),
     ("thresholds:\n  explode_factor: big\n", "thresholds.explode_factor"),
+    ("rules:\n  no-such-rule:\n    scale: 3\n", "rules.no-such-rule"),
+    ("rules:\n  unscaled-inputs:\n    size: 3\n", "size"),
+    ("rules:\n  D104:\n    scale: big\n", "rules.D104.scale"),
+    ("rules:\n  D104: 3\n", "rules.D104"),
 ]
 
 
@@ -155,6 +159,22 @@ def test_bad_config_names_the_key(bare_script, tmp_path, text, key):
     with pytest.raises(configfile.ConfigError) as raised:
         configfile.resolve(str(bare_script), str(config), {})
     assert key in str(raised.value) and str(config) in str(raised.value)
+
+
+def test_a_rule_s_own_limits_are_set_by_its_name_or_code(project):
+    project["pyproject"].write_text(PYPROJECT + textwrap.dedent("""\
+        [tool.nanfix.rules.dominant-regularization]
+        factor = 0.5
+        [tool.nanfix.rules.D104]
+        scale = 100
+        """))
+    settings, sources = configfile.resolve(str(project["script"]), None, {})
+    assert settings.rules == {"M404": {"factor": 0.5}, "D104": {"scale": 100.0}}
+    assert sources["rules.M404.factor"] == sources["rules.D104.scale"] == f"{project['pyproject']} [tool.nanfix]"
+    assert sources["rules.D105.scale"] == "default"
+    with pytest.raises(configfile.ConfigError, match=r"its limits: scale"):
+        project["pyproject"].write_text(PYPROJECT + "[tool.nanfix.rules.D104]\nfactor = 3\n")
+        configfile.resolve(str(project["script"]), None, {})
 
 
 def test_bad_pyproject_names_the_key_and_the_file(project):

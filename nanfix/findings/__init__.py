@@ -6,7 +6,8 @@ Codes are stable, grouped by family, one module each:
   (optimizer.py) are pre-flight: causes read before training. N7xx numerics (numerics.py),
   S8xx stalls (stalls.py) and U9xx unit health (units.py) are probe findings: symptoms
   measured on the baseline. O503 (optimizer.py) is the probe finding that measures a cause:
-  the script's own train_step climbing its loss.
+  the script's own train_step climbing its loss. Each rule has a fixture that fires it,
+  tests/fixtures/findings/CODE.py.
 """
 
 from __future__ import annotations

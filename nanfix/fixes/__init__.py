@@ -1,12 +1,12 @@
 """Fixes: the catalog of candidate changes. Importing this package registers every family.
 
-Each family is one module (lr, epsilon, input_scaling, target_scaling, pairing, clipping,
-init, batchnorm, activation, data_repair, stable_loss, optimizer), found and imported when
-this package loads, with one registered function that proposes concrete `Fix`es for a training setup and declares the findings it
-answers (`nanfix.fixes.catalog`). `plan` picks and orders the candidates a sweep probes:
-first the fixes that answer the findings (the most severe first), then the rest of the
-catalog, within `Settings.families`, `Settings.grids` and `Settings.max_fixes`. How a fix is
-written into the user's script lives in `nanfix.fixes.source`.
+Each family is one module (every module here but `catalog` and `helpers`), found and imported
+when this package loads, with one registered function that proposes concrete `Fix`es for a
+training setup and declares the findings it answers (`nanfix.fixes.catalog`). `plan` picks and
+orders the candidates a sweep probes: first the fixes that answer the findings (the most
+severe first), then the rest of the catalog, within `Settings.families`, `Settings.grids` and
+`Settings.max_fixes`. A fix is its source edits (`nanfix.fixes.source.edits`): they write the
+diff and make what the probe measures.
 
 >>> from nanfix import fixes
 >>> fixes.families_for("D104")
