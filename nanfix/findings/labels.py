@@ -22,7 +22,7 @@ from nanfix.capture.task import (
 from nanfix.findings.arrays import SHOWN, target_statistics
 from nanfix.findings.catalog import Context, rule
 from nanfix.findings.model import origin_of, output_rank, output_units, single_output
-from nanfix.records import Severity, Stage
+from nanfix.records import Named, Severity, Stage
 
 # What each output activation can produce (None: unbounded on that side).
 ACTIVATION_RANGES = {
@@ -41,18 +41,31 @@ ACTIVATION_RANGES = {
 }
 
 
-def loss_family(task) -> str:
-    """'sparse', 'categorical', 'binary', 'regression' or 'other' for the task's loss."""
+class LossFamily(Named):
+    """What kind of target a loss reads."""
+
+    SPARSE = "sparse"  # one class id per sample
+    CATEGORICAL = "categorical"  # one-hot rows
+    BINARY = "binary"  # probabilities of independent yes/no labels
+    REGRESSION = "regression"  # values
+    OTHER = "other"  # a hand-written or unknown loss
+
+
+ONE_OF_K = (LossFamily.SPARSE, LossFamily.CATEGORICAL)
+
+
+def loss_family(task) -> LossFamily:
+    """The family of the task's loss."""
     name = getattr(task, "loss_name", "")
     if name in SPARSE_LOSSES:
-        return "sparse"
+        return LossFamily.SPARSE
     if name in CATEGORICAL_LOSSES:
-        return "categorical"
+        return LossFamily.CATEGORICAL
     if name in BINARY_LOSSES:
-        return "binary"
+        return LossFamily.BINARY
     if name in REGRESSION_LOSSES:
-        return "regression"
-    return "other"
+        return LossFamily.REGRESSION
+    return LossFamily.OTHER
 
 
 def _targets(context: Context) -> np.ndarray | None:
@@ -114,11 +127,11 @@ def label_format_mismatch(context: Context):
     """
     y = _targets(context)
     family = loss_family(context.task)
-    if y is None or family not in ("sparse", "categorical"):
+    if y is None or family not in ONE_OF_K:
         return None
     units = output_units(context.model)
     where = context.origin("compile")
-    if family == "sparse" and _one_hot_shaped(y, context):
+    if family is LossFamily.SPARSE and _one_hot_shaped(y, context):
         return context.finding(
             f"targets have shape {list(y.shape)} (one-hot rows of width {y.shape[-1]}) "
             f"but the loss is {context.task.loss_name}, which wants one class id per sample: "
@@ -129,7 +142,7 @@ def label_format_mismatch(context: Context):
             output_units=units,
             expected="class ids",
         )
-    if family == "categorical" and units and units > 1 and _id_shaped(y, context):
+    if family is LossFamily.CATEGORICAL and units and units > 1 and _id_shaped(y, context):
         values = _finite(y)
         ids = values.size and bool(np.all(np.mod(values, 1) == 0)) and values.min() >= 0
         kind = "integer class ids" if ids else "one value per sample"
@@ -179,7 +192,7 @@ def labels_out_of_range(context: Context):
     units = output_units(context.model)
     if y is None or not units:
         return None
-    if family == "sparse" and not _one_hot_shaped(y, context):
+    if family is LossFamily.SPARSE and not _one_hot_shaped(y, context):
         values = np.asarray(y, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             whole = np.isfinite(values) & (np.mod(values, 1) == 0)
@@ -200,7 +213,7 @@ def labels_out_of_range(context: Context):
             label_max=float(values[whole].max()),
             output_units=units,
         )
-    one_hot = family == "categorical" or context.task.label_format is LabelFormat.ONEHOT
+    one_hot = family is LossFamily.CATEGORICAL or context.task.label_format is LabelFormat.ONEHOT
     if one_hot and _one_hot_shaped(y, context) and y.shape[-1] != units:
         return context.finding(
             f"one-hot targets have {y.shape[-1]} columns but the output layer has {units} units",
@@ -250,7 +263,7 @@ def labels_not_class_ids(context: Context):
         return None
     values = np.asarray(y, dtype=np.float64)
     finite = np.isfinite(values)
-    if family == "sparse" and not _one_hot_shaped(y, context):
+    if family is LossFamily.SPARSE and not _one_hot_shaped(y, context):
         with np.errstate(invalid="ignore"):
             fractional = finite & (np.mod(values, 1) != 0)
         count = int(fractional.sum())
@@ -266,7 +279,7 @@ def labels_not_class_ids(context: Context):
             rows=_rows_where(fractional),
             note=note,
         )
-    if family == "categorical" and _one_hot_shaped(y, context):
+    if family is LossFamily.CATEGORICAL and _one_hot_shaped(y, context):
         rows = values.reshape(-1, values.shape[-1])
         if np.isin(rows, (0.0, 1.0)).all() and (rows.sum(axis=1) > 1).any():
             return None  # multi-label 0/1 rows are labels: the loss is wrong for them (P306)
@@ -300,11 +313,11 @@ def labels_not_class_ids(context: Context):
 def _reachable_range(context: Context) -> tuple[tuple[float | None, float | None], str] | None:
     """The range the loss or the output activation allows targets to take, and why."""
     family = loss_family(context.task)
-    if family in ("sparse", "categorical") or not single_output(context.model):
+    if family in ONE_OF_K or not single_output(context.model):
         return None  # their labels are judged by L201-L203
-    if family == "binary":
+    if family is LossFamily.BINARY:
         return (0.0, 1.0), f"{context.task.loss_name} (targets are probabilities)"
-    if family == "other" and not _elementwise_targets(context):
+    if family is LossFamily.OTHER and not _elementwise_targets(context):
         return None  # a hand-written loss reading class ids (e.g. an NLL): not compared per unit
     activation = context.task.output_activation
     if activation in ACTIVATION_RANGES:
@@ -370,7 +383,7 @@ def targets_outside_output_range(context: Context):
     if count == 0:
         return None
     share = count / max(1, int(np.isfinite(y).sum()))
-    binary = loss_family(context.task) == "binary"
+    binary = loss_family(context.task) is LossFamily.BINARY
     severity = Severity.ERROR if binary or share >= context.limits.error_share else Severity.WARNING
     bounds = f"{'-inf' if low is None else f'{low:g}'}..{'inf' if high is None else f'{high:g}'}"
     note = ""
@@ -404,10 +417,10 @@ def _classes_the_loss_reads(y: np.ndarray, context: Context) -> tuple[np.ndarray
     integers for a sparse loss, the hot column of one-hot rows, the raw values otherwise."""
     family = loss_family(context.task)
     values = np.asarray(y, dtype=np.float64)
-    if family == "sparse" and not _one_hot_shaped(y, context):
+    if family is LossFamily.SPARSE and not _one_hot_shaped(y, context):
         finite = values[np.isfinite(values)]
         return np.trunc(finite).astype(np.int64), "once cast to the integer class ids the loss reads"
-    if _one_hot_shaped(y, context) and (family == "categorical" or context.task.label_format is LabelFormat.ONEHOT):
+    if _one_hot_shaped(y, context) and (family is LossFamily.CATEGORICAL or context.task.label_format is LabelFormat.ONEHOT):
         rows = values.reshape(-1, values.shape[-1])
         rows = rows[np.isfinite(rows).all(axis=1)]
         return np.argmax(rows, axis=1), "as the hot column of each one-hot row"

@@ -14,7 +14,7 @@ from typing import Any
 
 from nanfix.capture.task import Activation, LabelFormat, TaskKind, output_layer
 from nanfix.findings.catalog import Context, rule
-from nanfix.findings.labels import ACTIVATION_RANGES, loss_family
+from nanfix.findings.labels import ACTIVATION_RANGES, ONE_OF_K, LossFamily, loss_family
 from nanfix.findings.model import origin_of, output_units, single_output
 from nanfix.records import Severity, Stage
 
@@ -69,14 +69,14 @@ def output_loss_mismatch(context: Context):
     if (
         not single_output(context.model)
         or task.from_logits
-        or family not in ("sparse", "categorical", "binary")
+        or family not in (*ONE_OF_K, LossFamily.BINARY)
     ):
         return None
     activation = _activation(context)
     units = output_units(context.model) or task.classes
     if activation is Activation.SOFTMAX and units == 1:
         return None  # P302
-    if family in ("sparse", "categorical") and activation is not Activation.SOFTMAX:
+    if family in ONE_OF_K and activation is not Activation.SOFTMAX:
         return context.finding(
             f"the output layer uses {activation} but {task.loss_name} expects a softmax "
             "distribution: use activation='softmax', or a linear output with "
@@ -87,7 +87,7 @@ def output_loss_mismatch(context: Context):
             from_logits=False,
             output_units=units,
         )
-    if family == "binary" and activation is Activation.SOFTMAX:
+    if family is LossFamily.BINARY and activation is Activation.SOFTMAX:
         return context.finding(
             f"a softmax over {units} units with {task.loss_name}: for one-of-K "
             "classes use categorical_crossentropy, for independent labels use sigmoid"
@@ -99,7 +99,7 @@ def output_loss_mismatch(context: Context):
             from_logits=False,
             output_units=units,
         )
-    if family == "binary" and activation is not Activation.SIGMOID:
+    if family is LossFamily.BINARY and activation is not Activation.SIGMOID:
         return context.finding(
             f"the output layer uses {activation} but {task.loss_name} expects "
             "probabilities in 0..1: use activation='sigmoid', or a linear output with "
@@ -142,7 +142,7 @@ def softmax_single_unit(context: Context):
     layer = output_layer(context.model)
     suggestion = (
         "Dense(1, activation='sigmoid')"
-        if loss_family(context.task) in ("binary", "other") or context.task.kind is TaskKind.BINARY
+        if loss_family(context.task) in (LossFamily.BINARY, LossFamily.OTHER) or context.task.kind is TaskKind.BINARY
         else "a softmax over one unit per class"
     )
     if context.task.kind is TaskKind.REGRESSION:
@@ -407,7 +407,7 @@ def mse_on_classifier(context: Context):
     """
     task = context.task
     activation = _activation(context)
-    if not single_output(context.model) or loss_family(task) != "regression":
+    if not single_output(context.model) or loss_family(task) is not LossFamily.REGRESSION:
         return None
     if task.label_format not in (LabelFormat.ONEHOT, LabelFormat.BINARY):
         return None
@@ -454,7 +454,7 @@ def multilabel_under_categorical(context: Context):
     ```
     """
     task = context.task
-    if not single_output(context.model) or loss_family(task) not in ("categorical", "sparse"):
+    if not single_output(context.model) or loss_family(task) not in ONE_OF_K:
         return None
     if task.label_format is not LabelFormat.BINARY or (task.classes or 1) < 2:
         return None
@@ -503,10 +503,10 @@ def categorical_loss_single_unit(context: Context):
     ```
     """
     task = context.task
-    if not single_output(context.model) or loss_family(task) not in ("categorical", "sparse"):
+    if not single_output(context.model) or loss_family(task) not in ONE_OF_K:
         return None
     units = output_units(context.model)
-    if units != 1 or _activation(context) == "softmax":
+    if units != 1 or _activation(context) is Activation.SOFTMAX:
         return None  # softmax on one unit: P302
     return context.finding(
         f"{task.loss_name} over a single output unit is 0 whatever the model predicts: use one "

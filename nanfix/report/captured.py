@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nanfix.capture.task import TaskKind
+
 
 def task_words(task: dict[str, Any]) -> str:
     """"multiclass (3 classes, softmax output)"; for several outputs each one's, by name."""
@@ -18,11 +20,11 @@ def task_words(task: dict[str, Any]) -> str:
 
 def _one(task: dict[str, Any]) -> str:
     kind, activation = task.get("kind"), task.get("output_activation")
-    if kind == "multiclass":
+    if kind == TaskKind.MULTICLASS:
         return f"multiclass ({task.get('classes')} classes, {activation} output)"
-    if kind == "multilabel":
+    if kind == TaskKind.MULTILABEL:
         return f"multilabel ({task.get('classes')} labels, {activation} output)"
-    if kind == "regression":
+    if kind == TaskKind.REGRESSION:
         units = task.get("classes")
         return f"regression ({units} value{'s' if units != 1 else ''}, {activation} output)"
     return f"{kind} ({activation} output)"
