@@ -54,6 +54,16 @@ def acceptable(fix: dict | None, cures: list[str]) -> bool:
     return any(set(entry.split("+")) <= families for entry in cures)
 
 
+def keeps_task(fix: dict | None) -> bool:
+    """The fix trains on the baseline's classes, and drops at most 1% of its rows (stray ones)."""
+    change = (fix or {}).get("data_change")
+    if not change:
+        return True
+    before, after = change["rows"]
+    classes = change.get("classes")
+    return (not classes or classes[1] >= classes[0]) or (before - after) <= 0.01 * before
+
+
 def score(report: dict, expected: dict) -> dict:
     verdict = report.get("verdict")
     findings = report.get("findings") or []
@@ -74,6 +84,8 @@ def score(report: dict, expected: dict) -> dict:
         "top_outcome": top.get("outcome") if top else None,
         "top_cures": None if healthy or not cures else acceptable(top, cures),
         "false_cure": (not healthy and not cures and claimed),
+        # a cure that changes the task (drops classes, or much of the data) is a wrong answer
+        "top_changes_task": bool(top and top.get("outcome") == "cures" and not keeps_task(top)),
         "false_alarm": sound and (verdict != "healthy" or any(item.get("severity") == "error" for item in findings)),
         "budget_spent": (report.get("budget") or {}).get("spent"),
     }
@@ -159,6 +171,7 @@ def main(argv: list[str]) -> int:
         "cause_named": share(rows, "cause_named"),
         "top_fix_cures": share(rows, "top_cures"),
         "false_cures": sum(row["false_cure"] for row in rows),
+        "top_fix_changes_task": sum(bool(row.get("top_changes_task")) for row in rows),
         "false_alarms": sum(row["false_alarm"] for row in rows),
         "random_top_fix_cures": share(rows, "random_top_cures"),
         "random_false_cures": sum(bool(row.get("random_false_cure")) for row in rows),
@@ -174,6 +187,7 @@ def main(argv: list[str]) -> int:
     print(f"| top fix a measured, acceptable cure | {percent(summary['top_fix_cures'])} | "
           f"{percent(summary['random_top_fix_cures'])} |")
     print(f"| claimed cures where none exists | {summary['false_cures']} | {summary['random_false_cures']} |")
+    print(f"| top cure that changes the task (drops classes or data) | {summary['top_fix_changes_task']} | - |")
     print(f"| false alarms on healthy scripts | {summary['false_alarms']} | - |")
     print(f"| nanfix wall time, all cases | {summary['nanfix_seconds']:.0f} s | |")
     return 0

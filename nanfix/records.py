@@ -384,6 +384,9 @@ class FixResult:
     data_fix: bool = False
     size: int = 1  # how many edits the change needs: smaller is preferred
     families: list[str] = field(default_factory=list)  # its family, or a combination's parts'
+    # what a fix that edits the data does to the task: {"rows": [before, after], "classes":
+    # [before, after]} (None: it leaves the data as it is)
+    data_change: dict[str, list[int]] | None = None
 
     def __post_init__(self) -> None:
         self.outcome = FixOutcome(self.outcome)  # "cures" from JSON is FixOutcome.CURES

@@ -133,8 +133,12 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     # climbing the loss) is mended by hand: sweeping settings around it would only mislead
     by_hand = [item for item in report.findings
                if item.measured_cause and item.severity is Severity.ERROR and not item.fix_families]
+    # a training that cannot even run because of its data (labels outside the output's range
+    # make the step raise) is still cured by repairing the data: sweep for that
+    broken_data = report.verdict is Verdict.ERROR and report.error is not None and \
+        report.error.type is ErrorKind.TRAINING_FAILED and bool(findings.data_problems(report.findings))
     wants_fixes = settings.sweeps and mode == "probe" and not by_hand and \
-        report.verdict in (Verdict.DIVERGES, Verdict.STALLS)
+        (report.verdict in (Verdict.DIVERGES, Verdict.STALLS) or broken_data)
     if wants_fixes:
         emit({"event": "phase", "phase": "trying fixes"})
         # explicit entry (build_model/load_data) has no Capture, but its origins still

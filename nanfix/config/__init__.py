@@ -60,6 +60,11 @@ class Thresholds:
     # "trained about as well" (then the one answering the diagnosed cause goes first).
     near_best_accuracy: float = 0.05
     near_best_loss_ratio: float = 2.0
+    # A fix keeps the task: it may drop rows that are invalid on their own (non-finite values)
+    # and at most this share of the others, and never a class the labels hold in more than
+    # `repair_class_rows` rows. One that would is not proposed, and cannot be a cure.
+    repair_row_share: float = 0.01
+    repair_class_rows: int = 5
 
 
 @dataclass

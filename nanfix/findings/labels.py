@@ -481,3 +481,48 @@ def degenerate_targets(context: Context):
         samples=int(values.shape[0]),
         read_as=how or "values",
     )
+
+
+@rule("L206", "class-ids-under-binary-loss", "Class ids under a binary loss", Severity.ERROR,
+      stage=Stage.PREFLIGHT, voids_task=True)
+def class_ids_under_binary_loss(context: Context):
+    """
+    ## What it means
+    The targets are integer class ids with three classes or more (0..K-1) but the loss is binary
+    cross-entropy on fewer output units than classes (usually one sigmoid unit): the finding names
+    K, the number of classes the labels hold.
+
+    ## Why it matters
+    Binary cross-entropy reads each target as the probability of one yes/no label, so an id of 7 is
+    a "probability" of 7: the loss is unbounded below, the sigmoid saturates at 1 and the model
+    learns nothing about which of the K classes a sample is. Keras runs it without complaint; the
+    loss goes negative or sits at a floor, and the accuracy is that of the largest class.
+
+    ## How to fix
+    Give the output one unit per class with a softmax and use sparse_categorical_crossentropy for
+    integer ids (categorical_crossentropy for one-hot rows). Do not drop the classes the output
+    cannot represent: that changes the task. nanfix measures the widened output.
+
+    ## Example
+    ```python
+    keras.layers.Dense(1, activation="sigmoid")  # before, with loss="binary_crossentropy"
+    keras.layers.Dense(10, activation="softmax")  # after, with loss="sparse_categorical_crossentropy"
+    ```
+    """
+    y = _targets(context)
+    units = output_units(context.model)
+    if y is None or loss_family(context.task) is not LossFamily.BINARY or _one_hot_shaped(y, context):
+        return None
+    values = _finite(y)
+    if values.size == 0 or not np.all(np.mod(values, 1) == 0) or values.min() < 0:
+        return None
+    classes = int(values.max()) + 1
+    if classes < 3 or (units is not None and units >= classes):
+        return None
+    return context.finding(
+        f"the targets are class ids 0..{classes - 1} ({classes} classes) but "
+        f"{context.task.loss_name} on {units or 1} output unit{'s' if (units or 1) != 1 else ''} reads "
+        f"each as one yes/no probability: use Dense({classes}, activation='softmax') with "
+        "sparse_categorical_crossentropy",
+        where=context.origin("compile"), classes=classes, output_units=units,
+        loss=context.task.loss_name)

@@ -12,6 +12,8 @@ import os
 import re
 from typing import Any
 
+import numpy as np
+
 from nanfix.capture.task import Activation, LabelFormat, TaskKind, output_layer
 from nanfix.findings.catalog import Context, rule
 from nanfix.findings.labels import ACTIVATION_RANGES, ONE_OF_K, LossFamily, loss_family
@@ -508,10 +510,23 @@ def categorical_loss_single_unit(context: Context):
     units = output_units(context.model)
     if units != 1 or _activation(context) is Activation.SOFTMAX:
         return None  # softmax on one unit: P302
+    classes = _class_count(context)
+    advice = (f"the targets hold {classes} classes: use Dense({classes}, activation='softmax') with "
+              "sparse_categorical_crossentropy" if classes and classes > 2 else
+              "use one sigmoid unit with binary_crossentropy, or two softmax units")
     return context.finding(
-        f"{task.loss_name} over a single output unit is 0 whatever the model predicts: use one "
-        "sigmoid unit with binary_crossentropy, or two softmax units",
+        f"{task.loss_name} over a single output unit is 0 whatever the model predicts: {advice}",
         where=context.origin("compile"),
         loss=task.loss_name,
         output_units=units,
+        classes=classes,
     )
+
+
+def _class_count(context: Context) -> int | None:
+    """How many classes integer targets 0..K-1 hold (None for other targets)."""
+    y = np.asarray(context.y_array(), dtype=np.float64).reshape(-1)
+    y = y[np.isfinite(y)]
+    if y.size == 0 or not np.all(np.mod(y, 1) == 0) or y.min() < 0:
+        return None
+    return int(y.max()) + 1

@@ -239,5 +239,11 @@ def plan(setup: TrainSetup, findings: list[Finding], settings: Any) -> list[Fix]
         if fix.id not in seen:
             seen.add(fix.id)
             unique.append(fix)
+    # a fix keeps the task: one that would drop classes or much of the data is no candidate
+    thresholds = getattr(settings, "thresholds", None)
+    if thresholds is not None:
+        from nanfix.fixes.task_change import fix_changes_task
+
+        unique = [fix for fix in unique if fix_changes_task(fix, setup, thresholds) is None]
     limit = getattr(settings, "max_fixes", None)
     return unique if limit is None else unique[:max(0, int(limit))]

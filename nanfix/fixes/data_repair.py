@@ -13,31 +13,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from nanfix.capture.task import TaskKind
-from nanfix.capture.training_data import leaves
 from nanfix.findings.catalog import data_problems
 from nanfix.fixes.catalog import Fix, family
 from nanfix.fixes.source.edits import DataEdit
+from nanfix.fixes.task_change import bad_rows
 from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
 ANSWERS = ("D101", "D102", "D103", "L202", "L203", "L204", "N701")
-
-
-def bad_rows(x, y) -> tuple[np.ndarray, int, int]:
-    """(mask of rows with a non-finite value anywhere, rows bad in x, rows bad in y)."""
-    count = len(leaves(x)[0])
-
-    def mask(nest) -> np.ndarray:
-        bad = np.zeros(count, dtype=bool)
-        for leaf in leaves(nest):
-            leaf = np.asarray(leaf)
-            if np.issubdtype(leaf.dtype, np.floating) and len(leaf) == count:
-                bad |= ~np.isfinite(leaf.reshape(count, -1)).all(axis=1)
-        return bad
-
-    in_x, in_y = mask(x), mask(y)
-    return in_x | in_y, int(in_x.sum()), int(in_y.sum())
 
 
 def drop_rows(keep: str, comment: str, summary: str) -> DataEdit:

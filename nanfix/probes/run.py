@@ -285,7 +285,10 @@ def _first_line(error: Exception) -> str:
              "return ", "res = ", "losses = ", "loss_fn(", "raise ")
     lines = [line.strip() for line in str(error).splitlines()
              if line.strip() and not line.strip().startswith(noise)]
-    return (lines[0] if lines else type(error).__name__)[:300]
+    first = lines[0] if lines else type(error).__name__
+    # TensorFlow follows some messages with the whole batch's values ("Label values: 4 9 6 ...")
+    first = first.split("  Label values:")[0].strip()
+    return first[:300]
 
 
 def _per_layer(variable_layers: list[str], values: np.ndarray) -> dict[str, float]:

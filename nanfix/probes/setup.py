@@ -48,10 +48,12 @@ class TrainSetup:
             return self
         from nanfix.capture.task import infer_output
 
-        activation = self.task.output_activation
+        activation, units = self.task.output_activation, self.task.classes
         if self.model_edits:
-            activation = output_activation_of(self.edited_config()) or activation
-        return replace(self, task=infer_output(activation, self.task.classes, self.loss, self.data.y))
+            config = self.edited_config()
+            activation = output_activation_of(config) or activation
+            units = output_units_of(config) or units
+        return replace(self, task=infer_output(activation, units, self.loss, self.data.y))
 
     def edited_config(self) -> dict:
         """The model's serialized config with every model edit made."""
@@ -136,6 +138,15 @@ def output_activation_of(config: dict) -> Any:
         return None
     output = output_layer_config(layer_configs(config))
     return Activation.of(activation_name(output)) if output is not None else None
+
+
+def output_units_of(config: dict) -> int | None:
+    """The units of a serialized model's last layer that has units (a Dense head), or None."""
+    if "layers" not in config.get("config", {}):
+        return None
+    units = [layer["config"]["units"] for layer in layer_configs(config)
+             if isinstance(layer.get("config", {}).get("units"), int)]
+    return units[-1] if units else None
 
 
 def all_layer_configs(config: dict) -> list[dict]:

@@ -95,6 +95,7 @@ def fix_to_dict(fix: FixResult) -> dict[str, Any]:
         "summary": probe.summary() if probe else None,
         "note": fix.note,
         "data_fix": fix.data_fix,
+        "data_change": fix.data_change,
         "size": fix.size,
         "diff": fix.diff,
         "snippet": fix.snippet,

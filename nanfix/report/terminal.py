@@ -74,7 +74,8 @@ def render_report(report: dict[str, Any], console: Console, terse: bool = False,
                            style="dim"))
     if report.get("error"):
         _render_error(report, console, debug)
-        return
+        if not report.get("fixes"):  # a training its data stops can still have a measured cure
+            return
     findings = report.get("findings", [])
     if findings:
         console.print(_findings_table(findings, terse))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nanfix.config import Thresholds
+from nanfix.fixes.task_change import fix_changes_task
 from nanfix.probes.judge import accuracy_learned
 from nanfix.records import FixOutcome, Outcome, ProbeResult, SeedRun, median
 from nanfix.sweep.candidate import Candidate
@@ -80,6 +81,10 @@ def assess(candidate: Candidate, baseline: ProbeResult | None, task, problem: st
         note += (f"; this does not repair the data ({problem}): only a data fix can cure that")
     elif fix.data_fix and fix.note:
         note = f"{note}. {fix.note}"
+    changed = candidate.base is not None and fix_changes_task(fix, candidate.base, thresholds)
+    if changed:  # a combination can reach what the plan keeps out: it is never a cure
+        outcome = FixOutcome.FAILS
+        note = f"it changes the task, not the training: {changed}; {note}"
     return Assessment(outcome, note)
 
 

@@ -30,11 +30,13 @@ from typing import Any
 
 from nanfix import findings as finding_catalog
 from nanfix import fixes as catalog
+from nanfix.capture.training_data import first_array
 from nanfix.config import Settings
 from nanfix.findings.catalog import Context
 from nanfix.fixes.catalog import Fix
 from nanfix.fixes.data_repair import data_problem
 from nanfix.fixes.source.diff import render
+from nanfix.fixes.task_change import class_counts
 from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup
 from nanfix.records import Finding, FixResult, ProbeResult, Stage
@@ -184,6 +186,18 @@ def combined(candidates: list[Candidate], findings: list[Finding], baseline: Pro
     return tried
 
 
+def data_change(base: TrainSetup, fixed: TrainSetup | None) -> dict[str, list[int]] | None:
+    """The rows and classes a fix's training data holds against the baseline's, when it
+    changed the data at all (the report says what a fix costs the task)."""
+    if fixed is None or fixed.data is base.data:
+        return None
+    before, after = class_counts(base.data.y), class_counts(fixed.data.y)
+    change = {"rows": [len(first_array(base.data.y)), len(first_array(fixed.data.y))]}
+    if before is not None and after is not None:
+        change["classes"] = [len(before), len(after)]
+    return change
+
+
 def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSetup,
               problem: str | None, seeds_total: int, settings: Settings,
               capture: Any = None) -> FixResult:
@@ -201,6 +215,7 @@ def to_result(candidate: Candidate, baseline: ProbeResult | None, setup: TrainSe
         diff, snippet = None, (f"# nanfix could not write this change as code "
                                f"({type(error).__name__}); see the changes")
     return FixResult(id=fix.id, family=fix.family, families=list(fix.families), title=fix.title,
+                     data_change=data_change(setup, candidate.setup),
                      changes=list(fix.changes),
                      outcome=assessment.outcome, seeds_ok=probe_result.seeds_ok, seeds=seeds_total,
                      probe=probe_result, note=assessment.note, diff=diff, snippet=snippet,

@@ -8,7 +8,7 @@ import numpy as np
 
 from nanfix.records import Severity
 
-from .helpers import RNG, class_ids, diagnose, mlp, one_hot, only, scaled
+from .helpers import RNG, class_ids, codes, diagnose, mlp, one_hot, only, scaled
 
 
 def test_l201_one_hot_targets_with_sparse_loss():
@@ -83,3 +83,10 @@ def test_l204_a_few_negative_targets_under_relu_is_a_warning():
     item = only(diagnose(mlp(8, 1, "relu"), scaled(), y, "mse"), "L204")
     assert item.severity is Severity.WARNING
     assert item.evidence["count"] == 2 and item.evidence["rows"] == [0, 1]
+
+
+def test_l206_class_ids_under_a_binary_loss_name_how_many_classes():
+    item = only(diagnose(mlp(8, 1, "sigmoid"), scaled(), class_ids(64, 10), "binary_crossentropy"), "L206")
+    assert item.severity is Severity.ERROR and item.evidence["classes"] == 10
+    assert "Dense(10, activation='softmax')" in item.message
+    assert "L206" not in codes(diagnose(mlp(8, 1, "sigmoid"), scaled(), class_ids(64, 2), "binary_crossentropy"))

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -285,3 +286,37 @@ def test_binary_labels_counted_from_one_are_repaired_and_judged_against_their_ow
     results = sweep.find_fixes(setup, baseline, found, settings, Deadline(300), None)
     assert results[0].id == "labels-from-zero" and results[0].outcome is FixOutcome.CURES
     assert "None" not in results[0].note
+
+
+# --- a cure keeps the task (issue 28) ---------------------------------------------------------
+
+TASKS = Path(__file__).resolve().parent.parent / "scripts" / "tasks"
+
+
+def sweep_of(name: str):
+    from fixture_runs import examine
+
+    report, _, _ = examine(TASKS / name)
+    return report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ten_classes_one_sigmoid.py", "five_classes_one_logit.py"])
+def test_labels_the_head_cannot_represent_get_a_wider_head_and_keep_every_class(name):
+    report = sweep_of(name)
+    top = report.fixes[0]
+    assert top.outcome is FixOutcome.CURES and top.families == ["head"], [(f.id, f.outcome) for f in report.fixes]
+    assert top.data_change is None  # the head changed, not the data
+    for fix in report.fixes:  # no fix that cures by dropping classes is even tried
+        assert not fix.data_change or fix.data_change.get("classes", [0, 0])[1] == fix.data_change["classes"][0]
+    assert report.likely_cause.confirmed_by == top.id
+
+
+@pytest.mark.slow
+def test_a_few_stray_labels_are_still_repaired_by_dropping_their_rows():
+    report = sweep_of("stray_labels.py")
+    assert report.verdict is Verdict.ERROR  # the step raises on a label outside the output
+    top = report.fixes[0]
+    assert top.id == "labels-drop-out-of-range" and top.outcome is FixOutcome.CURES
+    assert top.data_change == {"rows": [1800, 1797], "classes": [12, 10]}
+    assert "drop 3 rows with labels outside 0..9" in top.changes[0]
