@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import tempfile
 from typing import Any
@@ -252,7 +253,9 @@ def probe(
     junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML to FILE."),
     plot: str | None = typer.Option(None, "--plot", help="Write loss curves to FILE.png/.svg."),
     html: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
-    apply: bool = typer.Option(False, "--apply", help="Write the top fix as SCRIPT.nanfix.py next to it."),
+    apply: bool = typer.Option(False, "--apply", help="Write the top cure as SCRIPT.nanfix.py next to it."),
+    in_place: bool = typer.Option(False, "--in-place",
+                                  help="With --apply: write the cure into SCRIPT itself, keeping SCRIPT.orig."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when training is broken."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and the script's output."),
@@ -270,8 +273,10 @@ def probe(
                   resume_from=resume_from)
     _emit(report, output_format or _default_format(), output, debug=debug)
     _extras(report, junit, plot, html, github_summary=(output_format or _default_format()) == "github")
+    if in_place and not apply:
+        _fail_usage("--in-place writes the top cure into the script: give it with --apply.")
     if apply:
-        _apply_top_fix(report, script)
+        _apply_top_fix(report, script, in_place)
     _finish(report, exit_zero, "any")
 
 
@@ -496,19 +501,29 @@ def show_config(
     render_config(settings, sources, _console())
 
 
-def _apply_top_fix(report: dict[str, Any], script: str) -> None:
+def _apply_top_fix(report: dict[str, Any], script: str, in_place: bool = False) -> None:
+    """Write the first measured cure that has a diff (checked on its patched script, where the
+    sweep could check it), and say how to run what was written."""
     console = _console(sys.stderr)
-    best = next((fix for fix in report.get("fixes", []) if fix.get("outcome") == FixOutcome.CURES), None)
-    if best is None or not best.get("diff"):
+    best = next((fix for fix in report.get("fixes", [])
+                 if fix.get("outcome") == FixOutcome.CURES and fix.get("diff")), None)
+    if best is None:
         console.print("nanfix: --apply: no measured cure with a source change to apply.")
         return
-    from nanfix.fixes.source.apply import apply_patch
+    from nanfix.fixes.source.apply import PatchError, apply_patch
 
-    if script.endswith(".ipynb"):
-        path = _apply_to_notebook(script, best["diff"])
-    else:
-        path = apply_patch(script, best["diff"])
-    console.print(f"nanfix: wrote {path} with fix {best['id']} applied (your script is unchanged).")
+    try:
+        if script.endswith(".ipynb"):
+            path = _apply_to_notebook(script, best["diff"])
+        else:
+            path = apply_patch(script, best["diff"], in_place=in_place)
+    except (PatchError, OSError) as error:
+        _fail_usage(f"--apply: {error}. Nothing was written; run the probe again on the script as it is.")
+    kept = f"your script is kept as {os.path.basename(script)}.orig" if in_place else "your script is unchanged"
+    checked = " (checked: its patched script cures)" if best.get("verified") else ""
+    console.print(f"nanfix: wrote {path} with fix {best['id']} applied{checked}; {kept}.", markup=False)
+    runner = "jupyter nbconvert --execute --to notebook" if path.endswith(".ipynb") else "python"
+    console.print(f"nanfix: run it with: {runner} {shlex.quote(os.path.relpath(path))}", markup=False)
 
 
 def _apply_to_notebook(path: str, diff: str) -> str:

@@ -387,6 +387,9 @@ class FixResult:
     # what a fix that edits the data does to the task: {"rows": [before, after], "classes":
     # [before, after]} (None: it leaves the data as it is)
     data_change: dict[str, list[int]] | None = None
+    # a cure checked on its patched script (`nanfix.sweep.verify`): True when that script cured
+    # on every seed, False when it did not (then it is no cure), None when not checked
+    verified: bool | None = None
 
     def __post_init__(self) -> None:
         self.outcome = FixOutcome(self.outcome)  # "cures" from JSON is FixOutcome.CURES

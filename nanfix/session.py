@@ -146,9 +146,20 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
         source = loaded.capture or SimpleNamespace(script=loaded.script, origins=loaded.origins)
         report.budget = {}
         report.fixes = find_fixes(setup, baseline, report.findings, settings, deadline, emit,
-                                  capture=source, sweep_report=report.budget, runners=runners)
+                                  capture=source, sweep_report=report.budget, runners=runners,
+                                  reload=reloader(loaded, settings, resume_from))
     report.likely_cause = likely_cause(report.findings, report.fixes)
     return report
+
+
+def reloader(loaded: Loaded, settings: Settings, resume_from: str | None = None):
+    """The setup a patched copy of the script trains: its text run in the script's place,
+    with the script's own arguments and data config, up to its fit."""
+    def reload(text: str) -> TrainSetup:
+        patched = load(loaded.script, loaded.argv, loaded.data_path, settings, text=text)
+        return training_setup(patched, resume_from)
+
+    return reload
 
 
 def training_setup(loaded: Loaded, resume_from: str | None = None) -> TrainSetup:

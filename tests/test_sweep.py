@@ -601,3 +601,34 @@ def test_apply_patch_refuses_a_script_that_changed_since(tmp_path):
     with pytest.raises(source_apply.PatchError):
         source_apply.apply_patch(str(script), FixResult(id="x", family="x", title="x", changes=[],
                                                  outcome="fails", seeds_ok=0, seeds=1))
+
+
+DIFF = ("--- train.py\n+++ train.py (nanfix: lr-0.3)\n@@ -1 +1 @@\n"
+        "-opt = SGD(learning_rate=3.0)\n+opt = SGD(learning_rate=0.3)\n")
+
+
+def test_apply_patch_replaces_a_planted_link_and_never_writes_through_it(tmp_path):
+    project, outside = tmp_path / "proj", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    victim = outside / "victim.py"
+    victim.write_text("precious = True\n")
+    script = project / "train.py"
+    script.write_text("opt = SGD(learning_rate=3.0)\n")
+    (project / "train.nanfix.py").symlink_to(victim)
+    written = source_apply.apply_patch(str(script), DIFF)
+    assert victim.read_text() == "precious = True\n"  # the link's target is untouched
+    assert not os.path.islink(written) and open(written).read() == "opt = SGD(learning_rate=0.3)\n"
+    assert script.read_text() == "opt = SGD(learning_rate=3.0)\n"
+
+
+def test_apply_in_place_keeps_the_original_and_never_overwrites_an_older_backup(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("opt = SGD(learning_rate=3.0)\n")
+    assert source_apply.apply_patch(str(script), DIFF, in_place=True) == str(script)
+    assert script.read_text() == "opt = SGD(learning_rate=0.3)\n"
+    assert (tmp_path / "train.py.orig").read_text() == "opt = SGD(learning_rate=3.0)\n"
+    script.write_text("opt = SGD(learning_rate=3.0)\n")
+    with pytest.raises(source_apply.PatchError, match="train.py.orig exists"):
+        source_apply.apply_patch(str(script), DIFF, in_place=True)
+    assert script.read_text() == "opt = SGD(learning_rate=3.0)\n"

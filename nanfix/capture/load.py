@@ -43,12 +43,16 @@ class Loaded:
     origins: dict[str, str | None] = field(default_factory=dict)
     seconds_before_examine: float = 0.0  # TensorFlow start and the script's own work
     fit_steps: int | None = None  # the optimizer steps the script's own fit would run
+    argv: list[str] = field(default_factory=list)  # the script's arguments
+    data_path: str | None = None  # the dataset config (--data), if any
 
 
-def load(script: str, argv: list[str], data_path: str | None, settings: Settings) -> Loaded:
-    """Run the script to its first fit (or its explicit entry) and collect what it trains."""
+def load(script: str, argv: list[str], data_path: str | None, settings: Settings,
+         text: str | None = None) -> Loaded:
+    """Run the script to its first fit (or its explicit entry) and collect what it trains;
+    with `text`, that source in the script's place (a fix's patched copy)."""
     try:
-        captured = run_script(script, argv)
+        captured = run_script(script, argv, text)
         entry, model, compile_args, origins = "fit", captured.model, captured.compile_args, captured.origins
         fit_args = captured.fit_args
     except ScriptFailed as failure:
@@ -87,7 +91,8 @@ def load(script: str, argv: list[str], data_path: str | None, settings: Settings
     except Exception:  # noqa: BLE001 - a stream that cannot say its length: no horizon from it
         steps = None
     return Loaded(script=script, model=model, compile_args=compile_args, data=data,
-                  capture=captured, entry=entry, origins=origins, fit_steps=steps)
+                  capture=captured, entry=entry, origins=origins, fit_steps=steps,
+                  argv=list(argv), data_path=data_path)
 
 
 def _explicit_model(script_globals: dict[str, Any]):

@@ -49,8 +49,10 @@ class ScriptFailed(Exception):
         self.detail = detail
 
 
-def run_script(script_path: str, argv: list[str]) -> Capture:
-    """Run the script until its first fit; return the Capture or raise ScriptFailed."""
+def run_script(script_path: str, argv: list[str], text: str | None = None) -> Capture:
+    """Run the script until its first fit; return the Capture or raise ScriptFailed. With
+    `text`, that source is run in the script's place (its patched copy: same path, folder and
+    arguments, so its data loads as the script's does)."""
     script_path = os.path.abspath(script_path)
     hooks.install_hooks(script_path)
     seed_everything(SCRIPT_SEED)
@@ -60,7 +62,11 @@ def run_script(script_path: str, argv: list[str]) -> Capture:
     sys.path.insert(0, os.path.dirname(script_path))
     script_globals: dict[str, Any] = {}
     try:
-        script_globals = runpy.run_path(script_path, run_name="__main__")
+        if text is None:
+            script_globals = runpy.run_path(script_path, run_name="__main__")
+        else:
+            script_globals = {"__name__": "__main__", "__file__": script_path, "__builtins__": __builtins__}
+            exec(compile(text, script_path, "exec"), script_globals)  # noqa: S102 - the user's own script
     except FitIntercepted as intercepted:
         return intercepted.capture
     except CustomLoop as loop:

@@ -87,6 +87,9 @@ class Settings:
     # settings give the same report on any machine.
     sweep_steps: int | None = None
     sweeps: bool = True
+    # Check the top cures on their patched scripts (the diff applied to a copy, run to its fit
+    # and probed on the same seeds): a fix whose patched script does not cure is no cure.
+    verify_cures: bool = True
     # Where the fix sweep trains its candidates: "local" (in the worker, one at a time) or
     # "ray" (as Ray tasks: a Ray started here, or the cluster at `address`), on `workers`
     # Ray workers (None: one per CPU the cluster offers, at most MAX_RAY_WORKERS). The report

@@ -2,8 +2,12 @@
 
 Raw pixels (0..255) or features in the thousands make the first layer's pre-activations
 huge: sigmoid/softmax saturate, ReLUs die after one step, and a rate tuned for unit-scale
-inputs overshoots. These are data transforms; the diff adds the matching line before fit
-(`x_train = x_train / 255.0`), applied to the validation inputs as well.
+inputs overshoots. In a Sequential model the scaling becomes the model's first layer
+(`Rescaling(1 / 255)`, or a `Normalization` adapted to the training inputs), so the script's
+own `evaluate(x_test)`, `predict` and `model.save` see what training saw. Elsewhere it is a
+data change written before fit (`x_train = x_train / 255.0`), the validation inputs too; the
+arrays the script gives evaluate and predict must then be scaled the same way, which the
+report's snippet says.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import numpy as np
 from nanfix.capture.task import inputs_are_ids
 from nanfix.capture.training_data import TrainingData, looks_like_pixels
 from nanfix.fixes.catalog import Fix, family
-from nanfix.fixes.source.edits import DataEdit
-from nanfix.probes.setup import TrainSetup
+from nanfix.fixes.source.edits import DataEdit, InputLayerEdit
+from nanfix.probes.setup import TrainSetup, model_config, rebuildable
 from nanfix.records import Finding
 
 # The findings this family answers: the one place the link is declared.
@@ -44,6 +48,31 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return x[np.isfinite(x)] if np.issubdtype(x.dtype, np.floating) else x.ravel()
 
 
+def travels_with_the_model(setup: TrainSetup) -> bool:
+    """A Sequential model takes a preprocessing layer as its first layer: then the scaling is
+    part of the model, and the script's own evaluate, predict and save get it too."""
+    return rebuildable(setup.model) and model_config(setup.model).get("class_name") == "Sequential"
+
+
+def in_the_model(setup: TrainSetup, x: np.ndarray, what: str, span: str, per: str, pixels: bool,
+                 low: float, high: float, spread: float) -> list[Fix]:
+    """The scalings as the model's first layer: Rescaling(1 / 255) for pixels, Normalization
+    adapted to the training inputs for features far from unit scale."""
+    fixes = []
+    if pixels:
+        fixes.append(Fix(
+            base=setup, id="inputs-divide-255", family="input_scaling",
+            title="Divide the inputs by 255 in the model (Rescaling(1 / 255) as its first layer)",
+            edits=(InputLayerEdit("rescale"),), magnitude=1.0))
+    if x.ndim == 2 and (max(abs(low), abs(high)) > MAGNITUDE or spread > SPREAD_HIGH or 0 < spread < SPREAD_LOW):
+        fixes.append(Fix(
+            base=setup, id="inputs-standardise", family="input_scaling",
+            title=f"Standardise {what} in the model (a Normalization layer adapted to the training "
+                  f"inputs, {span})",
+            edits=(InputLayerEdit("normalize"),), magnitude=1.5))
+    return fixes
+
+
 @family("input_scaling", "Scale the inputs", answers=ANSWERS, priority=20)
 def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[float] | None) -> list[Fix]:
     x = plain_inputs(setup.data)
@@ -59,6 +88,8 @@ def input_scaling(setup: TrainSetup, findings: list[Finding], grid: Sequence[flo
     span = f"{what} span {low:.3g}..{high:.3g}"
     per = "per column" if tabular else "per feature"
     pixels = looks_like_pixels(x)
+    if travels_with_the_model(setup):
+        return in_the_model(setup, x, what, span, per, pixels, low, high, spread)
     fixes = []
     if pixels:
         fixes.append(Fix(

@@ -196,6 +196,21 @@ def insert_after(layer_name: str, new_layers: list[dict]) -> ModelEdit:
     return edit
 
 
+def insert_first(new_layer: dict) -> ModelEdit:
+    """A model edit that makes a serialized layer the first one of a Sequential model (after
+    its InputLayer)."""
+    new_layer = copy.deepcopy(new_layer)
+
+    def edit(config: dict) -> dict:
+        config = _without_compile(config)
+        layers = config["config"]["layers"]
+        at = 1 if layers and layers[0].get("class_name") == "InputLayer" else 0
+        config["config"]["layers"] = [*layers[:at], copy.deepcopy(new_layer), *layers[at:]]
+        return config
+
+    return edit
+
+
 def replace_policies(old: tuple[str, ...], new: str) -> ModelEdit:
     """A model edit that gives every layer computing under a policy in `old` the policy `new`."""
 

@@ -240,6 +240,9 @@ class Trainer:
         eval_x, eval_y = self._eval_arrays(eval_samples)
         self._eval_tensors = self._to_tensors(eval_x, eval_y, None)
         self.constant_guess_loss = constant_guess_loss(task, eval_y)
+        if self.constant_guess_loss is not None and isinstance(loss_weights, (int, float)):
+            # a weighted loss (target scaling in the model) is judged on its own scale
+            self.constant_guess_loss *= float(loss_weights)
         # several outputs: each regression head must beat its own best constant guess
         self.head_guesses, self._regression_heads = self._heads_to_judge(eval_y)
         self.skips_overflow = type(self.optimizer).__name__ == "LossScaleOptimizer"

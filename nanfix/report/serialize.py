@@ -96,6 +96,7 @@ def fix_to_dict(fix: FixResult) -> dict[str, Any]:
         "note": fix.note,
         "data_fix": fix.data_fix,
         "data_change": fix.data_change,
+        "verified": fix.verified,
         "size": fix.size,
         "diff": fix.diff,
         "snippet": fix.snippet,

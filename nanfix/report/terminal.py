@@ -83,11 +83,12 @@ def render_report(report: dict[str, Any], console: Console, terse: bool = False,
         _render_sweep(report["sweep"], console)
         return
     baseline = report.get("baseline")
+    regression = _regression(report)
     if baseline and not terse:
-        console.print(_seeds_table(baseline))
+        console.print(_seeds_table(baseline, regression))
     fixes = report.get("fixes", [])
     if fixes:
-        console.print(_fixes_table(fixes, baseline, terse))
+        console.print(_fixes_table(fixes, baseline, terse, regression))
         if not terse:
             _render_budget(report.get("budget"), console)
             _render_top_fix(fixes, console)
@@ -160,15 +161,35 @@ def _findings_table(findings: list[dict[str, Any]], terse: bool) -> Table:
     return table
 
 
-def _seeds_table(baseline: dict[str, Any]) -> Table:
+def _regression(report: dict[str, Any]) -> bool:
+    """A task without accuracy: its tables show the loss against the best constant guess."""
+    return ((report.get("capture") or {}).get("task") or {}).get("kind") == "regression"
+
+
+def _against_guess(runs: list[dict[str, Any]]) -> float | None:
+    """The median final loss against the loss of predicting the targets' best constant (1: the
+    mean was all it learned), on each run's own scale."""
+    ratios = []
+    for run in runs:
+        guess = (run.get("signals") or {}).get("constant_guess_loss")
+        if run.get("final_loss") is not None and guess:
+            ratios.append(run["final_loss"] / guess)
+    return median(ratios)
+
+
+def _seeds_table(baseline: dict[str, Any], regression: bool = False) -> Table:
     table = Table(title=f"Baseline: {baseline['summary']}", title_justify="left")
-    for column in ("seed", "outcome", "steps", "loss start → end", "accuracy", "loss curve", "why"):
+    columns = ("seed", "outcome", "steps", "loss start → end", "loss curve", "why")
+    if not regression:
+        columns = (*columns[:4], "accuracy", *columns[4:])
+    for column in columns:
         table.add_column(column)
     for run in baseline["runs"]:
-        table.add_row(str(run["seed"]), Text(run["outcome"], style=OUTCOME_STYLE.get(run["outcome"], "")),
-                      str(run["steps_run"]),
-                      f"{_number(run['start_loss'])} → {_number(run['final_loss'])}",
-                      _number(run.get("val_accuracy"), 3), sparkline(run.get("loss_history", [])),
+        cells = [str(run["seed"]), Text(run["outcome"], style=OUTCOME_STYLE.get(run["outcome"], "")),
+                 str(run["steps_run"]), f"{_number(run['start_loss'])} → {_number(run['final_loss'])}"]
+        if not regression:
+            cells.append(_number(run.get("val_accuracy"), 3))
+        table.add_row(*cells, sparkline(run.get("loss_history", [])),
                       (run.get("reason") or "").split(", created at")[0])
     return table
 
@@ -176,13 +197,22 @@ def _seeds_table(baseline: dict[str, Any]) -> Table:
 FIXES_SHOWN = 10  # rows of the fixes table; the JSON report has them all
 
 
-def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, terse: bool) -> Table:
-    """The ranked fixes: what changes, what was measured; why a non-cure is not one."""
-    base_loss = median([run["final_loss"] for run in baseline["runs"]]) if baseline else None
-    base_acc = median([run["val_accuracy"] for run in baseline["runs"]]) if baseline else None
-    table = Table(title=f"Fixes, best first (baseline: loss {_number(base_loss)}, accuracy {_number(base_acc, 3)})",
-                  title_justify="left", caption_justify="left")
-    for column in ("#", "fix", "outcome", "seeds ok", "loss", "accuracy"):
+def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, terse: bool,
+                 regression: bool = False) -> Table:
+    """The ranked fixes: what changes, what was measured; why a non-cure is not one. A
+    regression's fixes are compared on one scale, the loss against the best constant guess
+    (a fix that rescales the targets changes the raw loss's units), the raw loss beside it."""
+    runs = baseline["runs"] if baseline else []
+    base_loss = median([run["final_loss"] for run in runs])
+    if regression:
+        title = f"Fixes, best first (baseline: loss {_number(base_loss)}, {_number(_against_guess(runs))} of the guess)"
+        columns = ("#", "fix", "outcome", "seeds ok", "loss / guess", "loss")
+    else:
+        base_acc = median([run["val_accuracy"] for run in runs])
+        title = f"Fixes, best first (baseline: loss {_number(base_loss)}, accuracy {_number(base_acc, 3)})"
+        columns = ("#", "fix", "outcome", "seeds ok", "loss", "accuracy")
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    for column in columns:
         table.add_column(column, ratio=1 if column == "fix" else None,
                          no_wrap=column in ("outcome", "seeds ok"))
     for fix in fixes[:FIXES_SHOWN]:
@@ -190,11 +220,17 @@ def _fixes_table(fixes: list[dict[str, Any]], baseline: dict[str, Any] | None, t
                              (f"  {fix['id']}", "dim"))
         if not terse and fix["outcome"] != "cures" and fix.get("note"):
             body.append("\n" + fix["note"], style="dim")
+        measured = ([_number(_against_guess(fix.get("runs") or [])), _number(fix.get("final_loss"))] if regression
+                    else [_number(fix.get("final_loss")), _number(fix.get("val_accuracy"), 3)])
         table.add_row(str(fix["rank"]), body, Text(fix["outcome"], style=OUTCOME_STYLE.get(fix["outcome"], "")),
-                      f"{fix['seeds_ok']}/{fix['seeds']}", _number(fix.get("final_loss")),
-                      _number(fix.get("val_accuracy"), 3))
+                      f"{fix['seeds_ok']}/{fix['seeds']}", *measured)
+    captions = []
+    if regression:
+        captions.append("loss / guess: the final loss against predicting the targets' best constant "
+                        "(1: nothing learned beyond the mean), each fix on its own loss's scale.")
     if len(fixes) > FIXES_SHOWN:
-        table.caption = f"{len(fixes) - FIXES_SHOWN} more measured; --format json lists them all."
+        captions.append(f"{len(fixes) - FIXES_SHOWN} more measured; --format json lists them all.")
+    table.caption = " ".join(captions) or None
     return table
 
 

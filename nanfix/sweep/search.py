@@ -35,7 +35,7 @@ from nanfix.config import Settings
 from nanfix.findings.catalog import Context
 from nanfix.fixes.catalog import Fix
 from nanfix.fixes.data_repair import data_problem
-from nanfix.fixes.source.diff import render
+from nanfix.fixes.source.diff import read_source, render
 from nanfix.fixes.task_change import class_counts
 from nanfix.probes.run import Deadline
 from nanfix.probes.setup import TrainSetup
@@ -47,6 +47,7 @@ from nanfix.sweep.candidate import Candidate, cured, restoring_compile, seed_ord
 from nanfix.sweep.cause import cause_families
 from nanfix.sweep.halving import probe_candidates, verify_halted
 from nanfix.sweep.runner import Runner
+from nanfix.sweep.verify import Reload, verify_from_diffs
 
 # Makes the sweep's runner from the settings it probes with and the findings it plans with
 # (a remote worker re-plans the fixes from them, to rebuild a candidate from its id).
@@ -73,20 +74,21 @@ def with_symptoms(setup: TrainSetup, baseline: ProbeResult | None, findings: lis
 def find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[Finding],
                settings: Settings, deadline: Deadline, emit: Emit | None,
                capture: Any = None, sweep_report: dict[str, Any] | None = None,
-               runners: RunnerFactory | None = None) -> list[FixResult]:
+               runners: RunnerFactory | None = None, reload: Reload | None = None) -> list[FixResult]:
     """Probe the candidate fixes for this setup and return them measured and ranked;
     `sweep_report`, when given, receives what the budget allowed and spent. `runners` makes
     what trains them (`RunnerFactory`; default: here, one at a time;
-    `nanfix.executor.ray_pool`: on a Ray cluster)."""
+    `nanfix.executor.ray_pool`: on a Ray cluster). With `reload` (the setup a patched copy of
+    the script trains), the top cures are checked on their patched scripts (`verify.py`)."""
     with restoring_compile(setup):
         return _find_fixes(setup, baseline, findings, settings, deadline, emit, capture, sweep_report,
-                           runners or (lambda settings, findings: Runner()))
+                           runners or (lambda settings, findings: Runner()), reload)
 
 
 def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[Finding],
                 settings: Settings, deadline: Deadline, emit: Emit | None,
                 capture: Any, sweep_report: dict[str, Any] | None,
-                make_runner: RunnerFactory) -> list[FixResult]:
+                make_runner: RunnerFactory, reload: Reload | None = None) -> list[FixResult]:
     emit = emit or (lambda event: None)
     started = time.perf_counter()
     findings = with_symptoms(setup, baseline, findings, settings, capture)
@@ -112,6 +114,10 @@ def _find_fixes(setup: TrainSetup, baseline: ProbeResult | None, findings: list[
                for candidate in candidates]
     magnitudes = {c.fix.id: c.fix.magnitude for c in candidates}
     ranked = rank.rank(results, setup.task, magnitudes, causes, thresholds=settings.thresholds)
+    source = read_source(getattr(capture, "script", None))
+    if reload is not None and source is not None and settings.verify_cures:
+        verify_from_diffs(ranked, source.text, reload, settings, deadline, seeds, emit)
+        ranked = rank.rank(ranked, setup.task, magnitudes, causes, thresholds=settings.thresholds)
     if sweep_report is not None:
         sweep_report.update(budget.describe(), executor=runner.name, workers=runner.width)
     emit({"event": "sweep_cost", "candidates": len(candidates),

@@ -66,11 +66,21 @@ def loss_of(loss: Any) -> Any:
         return getattr(loss, "__name__", type(loss).__name__)
 
 
+def layer_state(layer) -> dict[str, Any]:
+    """A layer's config, with what an adapted Normalization holds in its state rather than its
+    config (`adapt` in the script, explicit values in the probe) read from the layer itself."""
+    config = layer.get_config()
+    if type(layer).__name__ == "Normalization":
+        config.update(mean=np.asarray(layer.mean).reshape(-1).tolist(),
+                      variance=np.asarray(layer.variance).reshape(-1).tolist())
+    return canonical(config)
+
+
 def trained(setup) -> dict[str, Any]:
     """What a setup trains, in terms two builds of it agree on."""
     model = build_model(setup)
     return {
-        "layers": [(type(layer).__name__, canonical(layer.get_config())) for layer in model.layers],
+        "layers": [(type(layer).__name__, layer_state(layer)) for layer in model.layers],
         "optimizer": canonical(setup.optimizer_config),
         "loss": loss_of(setup.loss),
         "batch_size": setup.data.batch_size,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from typing import Any
 
 
@@ -64,20 +65,45 @@ def patched_path(script_path: str) -> str:
     return f"{stem}.nanfix{suffix or '.py'}"
 
 
-def apply_patch(script_path: str, diff_or_fix: Any) -> str:
-    """Write the patched script as `train.nanfix.py` next to `train.py` (never over it).
+def apply_patch(script_path: str, diff_or_fix: Any, in_place: bool = False) -> str:
+    """Write the patched script as `train.nanfix.py` next to `train.py` (never over it), or,
+    `in_place`, over `train.py` after keeping it as `train.py.orig`. Returns the path written.
 
-    `diff_or_fix` is a diff's text or anything with a `.diff` (a FixResult).
+    `diff_or_fix` is a diff's text or anything with a `.diff` (a FixResult). The diff must apply
+    to the script as it is now (PatchError otherwise: it changed since the probe read it). A
+    file is written by replacing it (a temporary file renamed over it), so a symbolic link
+    planted at the target is replaced, never followed to the file it points at.
     """
     diff = diff_or_fix if isinstance(diff_or_fix, str) else getattr(diff_or_fix, "diff", None)
     if not diff:
         raise PatchError("this fix has no diff to apply; see its snippet")
     with open(script_path, encoding="utf-8") as handle:
         text = handle.read()
+    patched = apply_diff(text, diff)
+    if in_place:
+        backup = f"{script_path}.orig"
+        if os.path.lexists(backup):
+            raise PatchError(f"{backup} exists already: move it away first (it may be your only copy)")
+        _write(backup, text)
+        _write(script_path, patched)
+        return script_path
     target = patched_path(script_path)
     if os.path.abspath(target) == os.path.abspath(script_path):
         raise PatchError("refusing to overwrite the script itself")
-    patched = apply_diff(text, diff)
-    with open(target, "w", encoding="utf-8") as handle:
-        handle.write(patched)
+    _write(target, patched)
     return target
+
+
+def _write(path: str, text: str) -> None:
+    """Write `text` as the file `path` by renaming a temporary file over it: a link at `path`
+    is replaced itself, and a half-written file is never left behind."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".nanfix-", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -47,6 +47,7 @@ from nanfix.probes.setup import (
     TrainSetup,
     activation_name,
     insert_after,
+    insert_first,
     layer_configs,
     model_config,
     replace_policies,
@@ -543,6 +544,135 @@ class InsertLayersEdit(SourceEdit):
         if self.activation:
             touched[(f"layer {self.after}", "activation")] = None
         return touched
+
+
+@dataclass
+class InputLayerEdit(SourceEdit):
+    """A preprocessing layer at the model's input, so `evaluate`, `predict` and `model.save`
+    see the inputs training saw: the new first element of a `Sequential([...])` list (after its
+    `keras.Input`), or a `model.add(...)` before the first layer's.
+
+    `Rescaling(1 / 255)` needs nothing else. `Normalization` is adapted to the inputs fit gets:
+    the layer is made on its own line before the model (`normalizer = ...`), and
+    `normalizer.adapt(x_train)` runs just before fit; the probe trains the same layer with the
+    mean and variance that `adapt` computes from the data fit is given."""
+
+    kind: str  # "rescale": divide by 255 | "normalize": zero mean, unit variance per feature
+    needs: ClassVar[frozenset[str]] = frozenset({"keras"})
+
+    def _first_layer(self, script: EditContext) -> tuple[ast.Call, ast.AST]:
+        model, source = script.setup.model, script.source
+        layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        found = calls.layer_calls(model, source)
+        call = found.get(layers[0].name) if layers else None
+        if call is None:
+            raise Unpatchable("the model's first layer was not found")
+        return call, _parent(source.tree, call)
+
+    def _name(self, script: EditContext) -> str:
+        return "normalizer" if "normalizer" not in script.source.text else "input_normalizer"
+
+    def replace(self, script: EditContext) -> list[Replacement]:
+        source = script.source
+        call, parent = self._first_layer(script)
+        name = self._name(script)
+        layer = f"{script.keras}.layers.Rescaling(1 / 255)" if self.kind == "rescale" else name
+        out = []
+        if isinstance(parent, ast.List):
+            start, _ = source.span(call)
+            line = source.lines[call.lineno - 1]
+            one_per_line = not line[:call.col_offset].strip()
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(Replacement(start, start, f"{layer},\n{indent}" if one_per_line else f"{layer}, "))
+            model_statement = source.statement_at(parent)
+        elif isinstance(parent, ast.Call) and callee_name(parent) == "add" and parent.args[:1] == [call]:
+            model_statement = source.statement_at(parent)
+            owner = source.segment(parent.func.value)
+            indent = source.lines[model_statement.lineno - 1][:model_statement.col_offset]
+            at = source.line_starts[model_statement.lineno - 1]
+            out.append(Replacement(at, at, f"{indent}{owner}.add({layer})\n"))
+        else:
+            raise Unpatchable("the model's first layer is neither in a Sequential list nor added with add()")
+        if self.kind == "normalize":
+            indent = source.lines[model_statement.lineno - 1][:model_statement.col_offset]
+            at = source.line_starts[model_statement.lineno - 1]
+            out.append(Replacement(at, at, f"{indent}{name} = {script.keras}.layers.Normalization()"
+                                           "  # adapted to the training inputs before fit\n"))
+            x = script.names.get("x")
+            fit = _call_at(script, "fit", calls.fit_call, "fit call")
+            if x is None or x not in calls.fit_names(source, script.origins).values():
+                raise Unpatchable("fit's inputs are not a plain name to adapt the normalizer to")
+            statement = source.statement_at(fit)
+            indent = source.lines[statement.lineno - 1][:statement.col_offset]
+            at = source.line_starts[statement.lineno - 1]
+            out.append(Replacement(at, at, f"{indent}{name}.adapt({x})\n"))
+        return out
+
+    def snippet(self, script: EditContext) -> str:
+        if self.kind == "rescale":
+            return f"{script.keras}.layers.Rescaling(1 / 255),  # the model's first layer"
+        x = script.names.get("x", "x_train")
+        return (f"normalizer = {script.keras}.layers.Normalization()\n"
+                f"# the model's first layer: normalizer\nnormalizer.adapt({x})  # before fit")
+
+    def layer(self, setup: TrainSetup) -> dict:
+        """The serialized layer the probe's model starts with."""
+        import keras
+
+        if self.kind == "rescale":
+            return keras.saving.serialize_keras_object(keras.layers.Rescaling(1 / 255))
+        x = np.asarray(setup.data.x)
+        if setup.data.validation_split and setup.data.x_val is not None:
+            x = np.concatenate([x, np.asarray(setup.data.x_val)])  # fit's x held both
+        normalizer = keras.layers.Normalization()
+        normalizer.adapt(x)
+        return keras.saving.serialize_keras_object(keras.layers.Normalization(
+            mean=np.asarray(normalizer.mean).reshape(-1).tolist(),
+            variance=np.asarray(normalizer.variance).reshape(-1).tolist()))
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        return setup.edit_model(insert_first(self.layer(setup)))
+
+    def describe(self, setup: TrainSetup) -> str:
+        if self.kind == "rescale":
+            return "inputs → Rescaling(1 / 255) as the model's first layer (evaluate and predict get it too)"
+        return ("inputs → Normalization adapted to the training inputs, as the model's first layer "
+                "(zero mean, unit variance per feature; evaluate and predict get it too)")
+
+    def touches(self) -> Touches:
+        return {("layer input", "first"): self.kind}
+
+
+@dataclass
+class CompileEdit(SourceEdit):
+    """Set keyword arguments (plain values) of the compile call: `loss_weights` is the one a
+    probe measures."""
+
+    settings: dict[str, Any]
+    MEASURED: ClassVar[tuple[str, ...]] = ("loss_weights",)
+
+    def replace(self, script: EditContext) -> list[Replacement]:
+        source = script.source
+        call = _call_at(script, "compile", calls.compile_call, "compile call")
+        out: list[Replacement] = []
+        for keyword, value in self.settings.items():
+            out += set_keyword(call, source, keyword, format_value(value, source.quote()), cls=_CompileSignature)
+        return out
+
+    def snippet(self, script: EditContext) -> str:
+        return (f"model.compile(..., {_arguments(self.settings, chr(34))}){_at(script.origins.get('compile'))}")
+
+    def apply_to(self, setup: TrainSetup) -> TrainSetup:
+        unknown = set(self.settings) - set(self.MEASURED)
+        if unknown:
+            raise NotImplementedError(f"a probe cannot measure compile({', '.join(sorted(unknown))}=...)")
+        return setup.with_changes(loss_weights=self.settings["loss_weights"])
+
+    def describe(self, setup: TrainSetup) -> str:
+        return f"compile({_arguments(self.settings, chr(34))})"
+
+    def touches(self) -> Touches:
+        return {("compile", key): value for key, value in self.settings.items()}
 
 
 def _parent(tree: ast.AST, node: ast.AST) -> ast.AST | None:
