@@ -233,6 +233,9 @@ def probe(
     resume_from: str | None = typer.Option(None, "--from", help="Start every probe from a flight "
                                            "record (NanGuard(record=DIR)) or a .keras checkpoint."),
     seeds: int | None = typer.Option(None, help="Seeds to probe (default 3)."),
+    script_seed: int | None = typer.Option(None, "--script-seed",
+                                           help="Seed the script's own unseeded draws with N (one draw; "
+                                                "default: each probe seed draws its own when the data is random)."),
     steps: int | None = typer.Option(None, help="Training steps per seed (default 300)."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Override the script's batch size."),
@@ -263,7 +266,8 @@ def probe(
     """Diagnose a training script and rank the fixes that measurably cure it."""
     script = _check_script(script)
     _check_plot(plot)
-    flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "batch_size": batch_size,
+    flags = {"seeds": seeds, "script_seed": script_seed, "steps": steps, "time_limit": time_limit,
+             "batch_size": batch_size,
              "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
              "max_fixes": max_fixes, "plan": plan, "stack_seeds": stack_seeds,
              **_executor_flags(executor, address, workers)}
@@ -288,6 +292,9 @@ def check(
     resume_from: str | None = typer.Option(None, "--from", help="Start every probe from a flight "
                                            "record (NanGuard(record=DIR)) or a .keras checkpoint."),
     seeds: int | None = typer.Option(None, help="Seeds to probe."),
+    script_seed: int | None = typer.Option(None, "--script-seed",
+                                           help="Seed the script's own unseeded draws with N (one draw; "
+                                                "default: each probe seed draws its own when the data is random)."),
     steps: int | None = typer.Option(None, help="Training steps per seed."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="diverges | stalls | any."),
@@ -309,7 +316,8 @@ def check(
     """CI gate: exit 1 when training diverges (or stalls, with --fail-on)."""
     script = _check_script(script)
     _check_plot(plot)
-    flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "fail_on": fail_on,
+    flags = {"seeds": seeds, "script_seed": script_seed, "steps": steps, "time_limit": time_limit,
+             "fail_on": fail_on,
              "sweeps": fixes, **_executor_flags(executor, address, workers)}
     settings, _ = _settings(script, config, flags)
     _check_executor(settings)
@@ -343,6 +351,9 @@ def sweep(
     resume_from: str | None = typer.Option(None, "--from", help="Start every probe from a flight "
                                            "record (NanGuard(record=DIR)) or a .keras checkpoint."),
     seeds: int | None = typer.Option(None, help="Seeds per value."),
+    script_seed: int | None = typer.Option(None, "--script-seed",
+                                           help="Seed the script's own unseeded draws with N (one draw; "
+                                                "default: each probe seed draws its own when the data is random)."),
     steps: int | None = typer.Option(None, help="Training steps per seed."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the whole run."),
     config: str | None = typer.Option(None, "--config", help="nanfix.yaml (else [tool.nanfix])."),
@@ -362,7 +373,8 @@ def sweep(
     if len(chosen) != 1:
         _fail_usage("choose exactly one axis: --lr, --epsilon, --clip, --scale or --output.")
     values = _grid(chosen[0], grid) if grid else None
-    flags = {"seeds": seeds, "steps": steps, "time_limit": time_limit, "sweeps": False}
+    flags = {"seeds": seeds, "script_seed": script_seed, "steps": steps, "time_limit": time_limit,
+             "sweeps": False}
     settings, _ = _settings(script, config, flags)
     report = _run(script, list(ctx.args), settings, data, "sweep", not no_progress, debug,
                   sweep_axis=chosen[0], sweep_grid=values, resume_from=resume_from)

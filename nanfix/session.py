@@ -19,6 +19,7 @@ import numpy as np
 
 from nanfix import findings, fixes
 from nanfix.capture import task as task_module
+from nanfix.capture.draws import fingerprint
 from nanfix.capture.load import Loaded, LoadError, load
 from nanfix.capture.record import RecordError
 from nanfix.config import Settings
@@ -102,6 +103,9 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     settings = settings.for_fit(loaded.fit_steps)
     model = loaded.model
     setup = training_setup(loaded, resume_from)
+    if resume_from is None:
+        emit({"event": "phase", "phase": "checking whether the script draws its data at random"})
+        setup = setup.with_changes(draws=draws_of(loaded, settings))
     context = Context(model=model, optimizer=model.optimizer, loss=setup.loss, task=setup.task,
                       data=loaded.data, settings=settings, capture=loaded.capture,
                       fit_steps=loaded.fit_steps)
@@ -152,12 +156,33 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
     return report
 
 
+def draws_of(loaded: Loaded, settings: Settings, text: str | None = None) -> dict[int, Any] | None:
+    """Each probe seed's own draw of the data ({seed k: the data under script seed k}), for a
+    script whose data depends on the draw; None when every seed trains on one (a script that
+    drew nothing at random, or drew the same data under another seed: then the script ran to
+    its fit once, as ever), when the user fixed the draw (`script_seed`), or for data given
+    as it is (a dataset config)."""
+    if settings.script_seed is not None or not loaded.random_draws or loaded.data_path or \
+            loaded.entry != "fit" or settings.seeds < 2:
+        return None
+    draws = {0: loaded.data}
+    for seed in range(1, settings.seeds):
+        drawn = load(loaded.script, loaded.argv, None, settings, text=text, seed=loaded.seed + seed).data
+        if seed == 1 and fingerprint(drawn.x, drawn.y, drawn.x_val, drawn.y_val) == \
+                fingerprint(loaded.data.x, loaded.data.y, loaded.data.x_val, loaded.data.y_val):
+            return None  # another draw, the same data: what the script drew does not reach it
+        draws[seed] = drawn
+    return draws
+
+
 def reloader(loaded: Loaded, settings: Settings, resume_from: str | None = None):
     """The setup a patched copy of the script trains: its text run in the script's place,
-    with the script's own arguments and data config, up to its fit."""
+    with the script's own arguments and data config, up to its fit (under each probe seed's
+    script seed, when the script draws its data at random)."""
     def reload(text: str) -> TrainSetup:
         patched = load(loaded.script, loaded.argv, loaded.data_path, settings, text=text)
-        return training_setup(patched, resume_from)
+        setup = training_setup(patched, resume_from)
+        return setup.with_changes(draws=draws_of(patched, settings, text) if resume_from is None else None)
 
     return reload
 
@@ -251,5 +276,7 @@ def describe(loaded: Loaded, setup: TrainSetup) -> dict[str, Any]:
         "data": loaded.data.describe(),
         "origins": loaded.origins,
         "fit_steps": loaded.fit_steps,
+        # the script draws its data at random: each probe seed k drew its own, under script seed k
+        "draws": {"script_seeds": [loaded.seed + seed for seed in sorted(setup.draws)]} if setup.draws else None,
         "legacy": [list(item) for item in (loaded.capture.legacy if loaded.capture else [])],
     }

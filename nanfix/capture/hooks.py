@@ -49,6 +49,7 @@ class Capture:
     fit_args: dict[str, Any]
     origins: dict[str, str | None] = field(default_factory=dict)
     legacy: list[tuple[str, str | None]] = field(default_factory=list)
+    random_draws: bool = False  # the script drew from an unseeded generator before fit
 
 
 _hooks_installed = False

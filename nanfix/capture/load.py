@@ -18,7 +18,7 @@ from typing import Any
 
 from nanfix.capture import dataset_config, training_data
 from nanfix.capture.hooks import Capture, stop_capturing
-from nanfix.capture.script import ScriptFailed, run_script
+from nanfix.capture.script import SCRIPT_SEED, ScriptFailed, run_script
 from nanfix.config import Settings
 from nanfix.records import ErrorKind
 
@@ -45,14 +45,20 @@ class Loaded:
     fit_steps: int | None = None  # the optimizer steps the script's own fit would run
     argv: list[str] = field(default_factory=list)  # the script's arguments
     data_path: str | None = None  # the dataset config (--data), if any
+    seed: int = 0  # the script seed it ran under
+    random_draws: bool = False  # the script drew from an unseeded generator before fit
 
 
 def load(script: str, argv: list[str], data_path: str | None, settings: Settings,
-         text: str | None = None) -> Loaded:
+         text: str | None = None, seed: int | None = None) -> Loaded:
     """Run the script to its first fit (or its explicit entry) and collect what it trains;
-    with `text`, that source in the script's place (a fix's patched copy)."""
+    with `text`, that source in the script's place (a fix's patched copy). The script's
+    unseeded generators are seeded with `seed` (default: the settings' `script_seed`, else
+    `SCRIPT_SEED`)."""
+    if seed is None:
+        seed = SCRIPT_SEED if settings.script_seed is None else settings.script_seed
     try:
-        captured = run_script(script, argv, text)
+        captured = run_script(script, argv, text, seed=seed)
         entry, model, compile_args, origins = "fit", captured.model, captured.compile_args, captured.origins
         fit_args = captured.fit_args
     except ScriptFailed as failure:
@@ -92,7 +98,8 @@ def load(script: str, argv: list[str], data_path: str | None, settings: Settings
         steps = None
     return Loaded(script=script, model=model, compile_args=compile_args, data=data,
                   capture=captured, entry=entry, origins=origins, fit_steps=steps,
-                  argv=list(argv), data_path=data_path)
+                  argv=list(argv), data_path=data_path, seed=seed,
+                  random_draws=bool(captured is not None and captured.random_draws))
 
 
 def _explicit_model(script_globals: dict[str, Any]):

@@ -16,7 +16,7 @@ import sys
 import traceback
 from typing import Any
 
-from nanfix.capture import compat, hooks
+from nanfix.capture import compat, draws, hooks
 from nanfix.capture.hooks import Capture, CustomLoop, FitIntercepted
 from nanfix.records import ErrorKind
 
@@ -49,13 +49,22 @@ class ScriptFailed(Exception):
         self.detail = detail
 
 
-def run_script(script_path: str, argv: list[str], text: str | None = None) -> Capture:
-    """Run the script until its first fit; return the Capture or raise ScriptFailed. With
+def run_script(script_path: str, argv: list[str], text: str | None = None,
+               seed: int = SCRIPT_SEED) -> Capture:
+    """Run the script until its first fit under script seed `seed`; return the Capture (with
+    whether the script drew at random, `Capture.random_draws`) or raise ScriptFailed. With
     `text`, that source is run in the script's place (its patched copy: same path, folder and
     arguments, so its data loads as the script's does)."""
     script_path = os.path.abspath(script_path)
     hooks.install_hooks(script_path)
-    seed_everything(SCRIPT_SEED)
+    seed_everything(seed)
+    with draws.watching(script_path, seed) as drawn:
+        capture = _run(script_path, argv, text)
+    capture.random_draws = drawn.random
+    return capture
+
+
+def _run(script_path: str, argv: list[str], text: str | None) -> Capture:
     hooks.start_capturing()
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script_path, *argv]

@@ -87,6 +87,10 @@ class Settings:
     # settings give the same report on any machine.
     sweep_steps: int | None = None
     sweeps: bool = True
+    # The seed of the script's own unseeded generators (`random`, NumPy's, `default_rng()`):
+    # None lets each probe seed k draw under script seed k when the script draws its data at
+    # random (the verdict is then over the draws a user would see); a number fixes one draw.
+    script_seed: int | None = None
     # Check the top cures on their patched scripts (the diff applied to a copy, run to its fit
     # and probed on the same seeds): a fix whose patched script does not cure is no cure.
     verify_cures: bool = True

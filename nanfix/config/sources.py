@@ -186,6 +186,11 @@ def _check(origin: str, key: str, value: Any, default: Any) -> Any:
         if number < 1:
             raise ConfigError(f"{origin}: `{key}` must be at least 1 (got {value!r})")
         return number
+    if key == "script_seed":
+        number = _number(origin, key, value, int)
+        if number < 0:
+            raise ConfigError(f"{origin}: `script_seed` must be 0 or more (got {value!r})")
+        return number
     if key == "time_limit":
         number = _number(origin, key, value, float)
         if number <= 0:

@@ -41,4 +41,5 @@ def build_trainer(setup: TrainSetup, eval_samples: int = 1024, model: Any = None
     model = build_model(setup) if model is None else model
     optimizer = keras.optimizers.deserialize(copy.deepcopy(setup.optimizer_config))
     return Trainer(model, optimizer, setup.loss, setup.task, setup.data,
-                   loss_weights=setup.loss_weights, eval_samples=eval_samples, start=setup.start)
+                   loss_weights=setup.loss_weights, eval_samples=eval_samples, start=setup.start,
+                   draws=setup.draws)

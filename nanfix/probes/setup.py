@@ -35,6 +35,9 @@ class TrainSetup:
     # the recorded state every seed starts from (`--from`, nanfix.probes.resume.StartState);
     # None: fresh weights from the model's initializers
     start: Any = None
+    # each probe seed's own draw of the data, for a script that draws it at random ({seed:
+    # TrainingData}, `data` being seed 0's); None: every seed trains on `data`
+    draws: dict[int, TrainingData] | None = None
 
     def with_changes(self, **changes: Any) -> TrainSetup:
         return replace(self, **changes)

@@ -66,7 +66,7 @@ def worth_stacking(setup: TrainSetup, trainer: Trainer, seeds: int, settings: Se
     """Whether this configuration's seeds are stacked (see the module's docstring);
     `step_flops`: the step's cost when known, else read from the model (`probes.cost`)."""
     if not (settings.stack_seeds and seeds > 1 and not trainer.custom_step and not trainer.resumes
-            and rebuildable(setup.model)):
+            and setup.draws is None and rebuildable(setup.model)):
         return False
     if step_flops is None:
         step_flops = cost.step_flops(trainer.model, setup.data.batch_size)

@@ -199,11 +199,15 @@ class Trainer:
     """Train one configuration step by step, measuring as it goes."""
 
     def __init__(self, model: Any, optimizer: Any, loss: Any, task: Task, data: TrainingData,
-                 loss_weights: Any = None, eval_samples: int = 1024, start: Any = None):
+                 loss_weights: Any = None, eval_samples: int = 1024, start: Any = None,
+                 draws: dict[int, TrainingData] | None = None):
         self.model = model
         self.optimizer = optimizer
         self.task = task
         self.data = data
+        # each seed's own draw of the data (a script that draws it at random), else None
+        self.draws = draws
+        self.loss_weights, self.eval_samples = loss_weights, eval_samples
         self.batch_size = data.batch_size
         self.custom_step = custom_train_step(model)
         # the script's own step may read the compiled metrics (self.metrics, compute_metrics)
@@ -236,20 +240,25 @@ class Trainer:
         self.start = start
         self._start_values = resume.assignments(start, model, optimizer) if start is not None else []
         self._accuracy = accuracy_fn(task)
-        self._tensors = self._to_tensors(data.x, data.y, data.sample_weight)
-        eval_x, eval_y = self._eval_arrays(eval_samples)
-        self._eval_tensors = self._to_tensors(eval_x, eval_y, None)
-        self.constant_guess_loss = constant_guess_loss(task, eval_y)
-        if self.constant_guess_loss is not None and isinstance(loss_weights, (int, float)):
-            # a weighted loss (target scaling in the model) is judged on its own scale
-            self.constant_guess_loss *= float(loss_weights)
-        # several outputs: each regression head must beat its own best constant guess
-        self.head_guesses, self._regression_heads = self._heads_to_judge(eval_y)
+        self._use(data)
         self.skips_overflow = type(self.optimizer).__name__ == "LossScaleOptimizer"
         self.step_fn = tf.function(self._step, jit_compile=False, reduce_retracing=True)
         self.eval_fn = tf.function(self._evaluate, jit_compile=False, reduce_retracing=True)
 
     # -- set-up -------------------------------------------------------------------------
+
+    def _use(self, data: TrainingData) -> None:
+        """Train and evaluate on `data` from now on (its tensors, and what it is judged by)."""
+        self.data = data
+        self._tensors = self._to_tensors(data.x, data.y, data.sample_weight)
+        eval_x, eval_y = self._eval_arrays(self.eval_samples)
+        self._eval_tensors = self._to_tensors(eval_x, eval_y, None)
+        self.constant_guess_loss = constant_guess_loss(self.task, eval_y)
+        if self.constant_guess_loss is not None and isinstance(self.loss_weights, (int, float)):
+            # a weighted loss (target scaling in the model) is judged on its own scale
+            self.constant_guess_loss *= float(self.loss_weights)
+        # several outputs: each regression head must beat its own best constant guess
+        self.head_guesses, self._regression_heads = self._heads_to_judge(eval_y)
 
     def _ensure_built(self) -> None:
         if not self.model.built or not self.model.variables:
@@ -424,7 +433,10 @@ class Trainer:
     # -- what the probe calls ------------------------------------------------------------
 
     def reset(self, seed: int) -> None:
-        """Fresh weights from the model's own initializers, fresh optimizer state."""
+        """Fresh weights from the model's own initializers, fresh optimizer state; and, for a
+        script that draws its data at random, the data this seed drew."""
+        if self.draws and seed in self.draws and self.draws[seed] is not self.data:
+            self._use(self.draws[seed])
         keras.utils.set_random_seed(seed)
         for variable in self.model.variables:
             initializer = getattr(variable, "_nanfix_initializer", None)

@@ -39,6 +39,16 @@ def probed_line(capture: dict[str, Any], settings: str) -> str:
             f"{task_words(capture.get('task') or {})}{step}")
 
 
+def draws_line(capture: dict[str, Any]) -> str | None:
+    """The line saying the script draws its data at random and each seed drew its own."""
+    draws = (capture or {}).get("draws")
+    if not draws:
+        return None
+    seeds = ", ".join(str(seed) for seed in draws["script_seeds"])
+    return (f"The script draws its data at random: each seed drew its own (script seeds {seeds}; "
+            "--script-seed N fixes one draw)")
+
+
 TRIGGER_WORDS = {"loss_spike": "the loss jumped", "nonfinite_loss": "the loss became NaN/Inf",
                  "nonfinite_weight": "a weight became NaN/Inf"}
 

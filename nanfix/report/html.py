@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 
 from nanfix.report import plot
-from nanfix.report.captured import probed_line, resumed_line
+from nanfix.report.captured import draws_line, probed_line, resumed_line
 
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
@@ -104,6 +104,8 @@ def _header(report: dict[str, Any]) -> list[str]:
         parts.append(f'<p class="dim">{_e(probed_line(capture, settings))}</p>')
     if report.get("resume"):
         parts.append(f'<p class="dim">{_e(resumed_line(report["resume"]))}</p>')
+    if draws_line(capture or {}):
+        parts.append(f'<p class="dim">{_e(draws_line(capture))}</p>')
     return parts
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nanfix.report.captured import resumed_line
+from nanfix.report.captured import draws_line, resumed_line
 
 
 def _cell(value: Any) -> str:
@@ -26,6 +26,8 @@ def render(report: dict[str, Any]) -> str:
         lines += [f"**Likely cause:** {cause['code']} {cause['title']} — {cause['message']}", ""]
     if report.get("resume"):
         lines += [resumed_line(report["resume"]), ""]
+    if draws_line(report.get("capture") or {}):
+        lines += [draws_line(report["capture"]), ""]
     error = report.get("error")
     if error:
         lines += [f"**Error ({error.get('type')}):** {error.get('message')}", ""]

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nanfix.records import median
-from nanfix.report.captured import probed_line, resumed_line
+from nanfix.report.captured import draws_line, probed_line, resumed_line
 
 VERDICT_STYLE = {"healthy": "bold green", "diverges": "bold red", "stalls": "bold yellow",
                  "error": "bold magenta"}
@@ -115,6 +115,8 @@ def _verdict_panel(report: dict[str, Any]) -> Panel:
         lines.append(Text(probed_line(capture, settings), style="dim"))
     if report.get("resume"):
         lines.append(Text(resumed_line(report["resume"]), style="dim"))
+    if draws_line(capture):
+        lines.append(Text(draws_line(capture), style="yellow"))
     settings = report.get("settings") or {}
     own = (capture.get("fit_steps") if capture else None)
     horizon = f" (its own fit: {own:,} steps)" if own else ""

@@ -402,7 +402,10 @@ class FitEdit(SourceEdit):
         unknown = set(self.settings) - set(self.MEASURED)
         if unknown:
             raise NotImplementedError(f"a probe cannot measure fit({', '.join(sorted(unknown))}=...)")
-        return setup.with_changes(data=dataclass_replace(setup.data, batch_size=int(self.settings["batch_size"])))
+        size = int(self.settings["batch_size"])
+        draws = {seed: dataclass_replace(data, batch_size=size) for seed, data in setup.draws.items()} \
+            if setup.draws else None
+        return setup.with_changes(data=dataclass_replace(setup.data, batch_size=size), draws=draws)
 
     def describe(self, setup: TrainSetup) -> str:
         old = {"batch_size": setup.data.batch_size}
@@ -808,10 +811,15 @@ class DataEdit(SourceEdit):
         return f"{comment}{body}\nmodel.fit({names['x']}, {names['y']}, ...)"
 
     def apply_to(self, setup: TrainSetup) -> TrainSetup:
-        """The lines run on the captured arrays, as the patched script runs them before fit.
-        Validation data that fit split off x (`validation_split`) is split from what the
-        lines made, as Keras does; validation data given on its own gets `val_lines`."""
-        data = setup.data
+        """The lines run on the captured arrays, as the patched script runs them before fit
+        (on each seed's own draw, for a script that draws its data at random)."""
+        draws = {seed: self.changed(data) for seed, data in setup.draws.items()} if setup.draws else None
+        return setup.with_changes(data=self.changed(setup.data), draws=draws)
+
+    def changed(self, data: Any) -> Any:
+        """The training data the lines make of `data` (a `TrainingData`). Validation data that
+        fit split off x (`validation_split`) is split from what the lines made, as Keras does;
+        validation data given on its own gets `val_lines`."""
         split = data.validation_split if data.x_val is not None else 0.0
         names: dict[str, Any] = {"np": np, "x": data.x, "y": data.y}
         if split:
@@ -832,7 +840,7 @@ class DataEdit(SourceEdit):
             changed.x_val, changed.y_val = _float32(names["x_val"]), names["y_val"]
         if data.sample_weight is not None and len(x) != rows and "keep" in names and not split:
             changed.sample_weight = np.asarray(data.sample_weight)[names["keep"]]
-        return setup.with_changes(data=changed)
+        return changed
 
     def describe(self, setup: TrainSetup) -> str:
         return self.summary or "; ".join(_fill(line, {"np": "np"}) for line in self.lines)
