@@ -27,7 +27,7 @@ from nanfix.capture.load import LoadError, load
 from nanfix.config import Settings
 from nanfix.probes.run import Deadline
 from nanfix.records import ErrorKind, Finding
-from nanfix.session import training_setup
+from nanfix.session import draws_of, training_setup
 from nanfix.sweep.candidate import KEEP_TRAINERS_BYTES, Candidate, crash_missing, nbytes, run_seeds
 from nanfix.sweep.combine import combine
 from nanfix.sweep.runner import Probe, Runner
@@ -58,6 +58,8 @@ class ProbeWorker:
         self.settings = Settings.from_dict(settings)
         loaded = load(job["script"], job.get("argv", []), job.get("data_config"), self.settings)
         self.setup = training_setup(loaded, job.get("resume_from"))
+        if not job.get("resume_from"):  # each seed's own draw, as the local sweep has them
+            self.setup = self.setup.with_changes(draws=draws_of(loaded, self.settings.for_fit(loaded.fit_steps)))
         self.fixes = {fix.id: fix for fix in fixes.candidates(self.setup, findings, self.settings.families,
                                                               self.settings.grids)}
         self.kept: dict[str, Any] = {}  # fix id -> Candidate, oldest first
