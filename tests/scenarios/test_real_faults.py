@@ -126,7 +126,8 @@ def test_two_causes_are_answered_by_their_fixes_together_before_a_symptom_fix():
     assert singles and all(fix.outcome is not FixOutcome.CURES for fix in singles)
     best = results[0]
     assert best.outcome is FixOutcome.CURES and set(best.family.split("+")) == {"input_scaling", "target_scaling"}
-    assert best.seeds_ok == 2 and len(best.changes) == 2
+    # both, each in the model: a Normalization first, a Rescaling last with its loss weight
+    assert best.seeds_ok == 2 and len(best.changes) == 3 and best.families == ["input_scaling", "target_scaling"]
 
 
 def test_leave_one_out_drops_each_part_of_a_three_part_combination():
