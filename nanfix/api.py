@@ -102,17 +102,13 @@ def probe(model: Any, x: Any = None, y: Any = None, *, batch_size: int | None = 
     saveable); a training that fails is a report with verdict "error", as on the command line.
     """
     _check_model(model)
-    settings = Settings(seeds=seeds, sweeps=fixes, fail_on=fail_on)
-    if steps is not None:
-        settings.steps, settings.steps_follow_fit = int(steps), False
-    for name, value in (("time_limit", time_limit), ("memory_limit_mb", memory_limit_mb),
-                        ("max_fixes", max_fixes)):
-        if value is not None:
-            setattr(settings, name, value)
+    settings = _settings(seeds=seeds, steps=steps, time_limit=time_limit, memory_limit_mb=memory_limit_mb,
+                         max_fixes=max_fixes, fail_on=fail_on, sweeps=fixes)
     fit_args = {"x": x, "y": y, "batch_size": batch_size, "epochs": epochs,
                 "steps_per_epoch": steps_per_epoch, "validation_data": validation_data,
                 "validation_split": validation_split, "sample_weight": sample_weight,
                 "class_weight": class_weight}
+    _check_lengths(fit_args)
     with tempfile.TemporaryDirectory(prefix="nanfix-api-") as folder:
         script = _entry(folder, model, _saveable(fit_args, settings.max_samples))
         from nanfix.executor.local import run_job
@@ -126,6 +122,37 @@ def check(model: Any, x: Any = None, y: Any = None, *, fail_on: str = "diverges"
           fixes: bool = False, **fit_and_settings: Any) -> Report:
     """The CI gate in Python: `probe` without fixes; `report.exit_code` is `nanfix check`'s."""
     return probe(model, x, y, fixes=fixes, fail_on=fail_on, **fit_and_settings)
+
+
+def _settings(**given: Any) -> Settings:
+    """The settings from the API's arguments, checked by the command line's own rules (a
+    ValueError with its words, before any work)."""
+    from nanfix.config import sources
+
+    flags = {key: value for key, value in given.items() if value is not None}
+    try:
+        settings, _ = sources.resolve(None, None, flags, pyproject=False)
+    except sources.ConfigError as error:
+        raise ValueError(str(error).replace("command line: ", "nanfix.probe: ")) from None
+    return settings
+
+
+def _check_lengths(fit_args: dict[str, Any]) -> None:
+    """x and y (and sample_weight) of different lengths are named as such, before any work."""
+    from nanfix.capture.training_data import first_array
+
+    lengths = {}
+    for key in ("x", "y", "sample_weight"):
+        value = fit_args.get(key)
+        if value is not None and (hasattr(value, "__len__") or hasattr(value, "shape")):
+            try:
+                lengths[key] = len(first_array(value))
+            except TypeError:
+                continue
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{key} has {count}" for key, count in lengths.items())
+        raise ValueError(f"nanfix.probe: the data arguments have different lengths ({shown} rows); "
+                         "fit would refuse them the same way.")
 
 
 def _check_model(model: Any) -> None:

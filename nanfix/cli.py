@@ -23,6 +23,7 @@ from rich.console import Console
 
 from nanfix import exitcodes
 from nanfix.config import Settings
+from nanfix.files import check_writable, write_text
 from nanfix.records import FixOutcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -146,6 +147,27 @@ def format_of(path: str) -> str:
     return FILE_FORMATS.get(os.path.splitext(path)[1].lower(), "markdown")
 
 
+def _check_outputs(output_format: str | None, output: str | None, **files: str | None) -> None:
+    """Every output asked for is checked before any work: a format that exists, a file name
+    that says its format (or --format says it), and folders that exist and can be written."""
+    if output_format is not None and output_format not in FORMATS:
+        if output_format in FILE_FORMATS.values() and output:
+            pass  # -o report.xml --format junit: the file's format, named twice
+        elif output_format in ("html", "junit"):
+            _fail_usage(f"--format {output_format} writes a file: give it one with "
+                        f"--{output_format} FILE (or -o FILE.{'html' if output_format == 'html' else 'xml'}).")
+        else:
+            _fail_usage(f"--format must be one of {', '.join(FORMATS)} (got {output_format!r}).")
+    if output and output_format in (None, "table") and os.path.splitext(output)[1].lower() not in FILE_FORMATS:
+        _fail_usage(f"-o {output}: the file name does not say the report's format; end it in "
+                    f"{', '.join(sorted(FILE_FORMATS))} (.xml is JUnit), or give --format.")
+    _check_plot(files.get("plot"))
+    for flag, path in (("-o", output), *((f"--{name}", value) for name, value in files.items())):
+        problem = check_writable(path) if path else None
+        if problem:
+            _fail_usage(f"{flag} {path}: cannot write the report there: {problem}.")
+
+
 def _run_notebook(job: dict[str, Any], scratch: str, on_event: Any) -> dict[str, Any]:
     """Run a notebook's code cells as one script, in the notebook's folder as a kernel
     would, and tell every line the report names as its cell and line."""
@@ -181,13 +203,15 @@ def _emit(report: dict[str, Any], output_format: str, output: str | None, terse:
         _fail_usage(f"--format must be one of {', '.join(FORMATS)} (got {output_format!r}).")
     if output:
         file_format = output_format if output_format != "table" else format_of(output)
-        if file_format == "html":
-            render.extras(report, html=output)
-        elif file_format == "junit":
-            render.extras(report, junit=output)
-        else:
-            with open(output, "w") as handle:
-                handle.write(render.as_text(report, file_format))
+        try:
+            if file_format == "html":
+                render.extras(report, html=output)
+            elif file_format == "junit":
+                render.extras(report, junit=output)
+            else:
+                write_text(output, render.as_text(report, file_format))
+        except OSError as error:
+            _fail_usage(f"-o {output}: the report could not be written: {error.strerror or error}.")
     if output_format == "table":
         render.to_terminal(report, _console(), terse=terse, debug=debug)
     elif not output:
@@ -202,8 +226,8 @@ def _extras(report: dict[str, Any], junit: str | None, plot: str | None, html: s
 
     try:
         render.extras(report, junit=junit, plot=plot, html=html, github_summary=github_summary)
-    except (PlotError, OSError) as error:  # the verdict's exit code still stands
-        Console(file=sys.stderr, highlight=False).print(f"nanfix: {error}", markup=False)
+    except (PlotError, OSError) as error:  # checked up front; a folder gone since is a usage error
+        _fail_usage(f"a report file could not be written: {getattr(error, 'strerror', None) or error}.")
 
 
 def _check_plot(plot: str | None) -> None:
@@ -265,7 +289,7 @@ def probe(
 ) -> None:
     """Diagnose a training script and rank the fixes that measurably cure it."""
     script = _check_script(script)
-    _check_plot(plot)
+    _check_outputs(output_format, output, junit=junit, plot=plot, html=html)
     flags = {"seeds": seeds, "script_seed": script_seed, "steps": steps, "time_limit": time_limit,
              "batch_size": batch_size,
              "max_samples": max_samples, "memory_limit_mb": memory_limit, "sweeps": fixes,
@@ -315,7 +339,7 @@ def check(
 ) -> None:
     """CI gate: exit 1 when training diverges (or stalls, with --fail-on)."""
     script = _check_script(script)
-    _check_plot(plot)
+    _check_outputs(output_format, output, junit=junit, plot=plot, html=html)
     flags = {"seeds": seeds, "script_seed": script_seed, "steps": steps, "time_limit": time_limit,
              "fail_on": fail_on,
              "sweeps": fixes, **_executor_flags(executor, address, workers)}
@@ -369,6 +393,7 @@ def sweep(
     file with `-o FILE` / `--out FILE`.
     """
     script = _check_script(script)
+    _check_outputs(output_format, output)
     chosen = [name for name, on in zip(AXES, (lr, epsilon, clip, scale, output_pairing), strict=True) if on]
     if len(chosen) != 1:
         _fail_usage("choose exactly one axis: --lr, --epsilon, --clip, --scale or --output.")
@@ -414,8 +439,12 @@ def _axis_values(argv: list[str]) -> list[str]:
         if out[index] == "--":
             break
         flag = out[index][2:] if out[index].startswith("--") else None
-        if flag in (*AXES, "pairing") and _looks_like_grid(out[index + 1], flag in NUMERIC_AXES):
-            return out[:index + 1] + ["--grid", out[index + 1]] + out[index + 2:]
+        value = out[index + 1]
+        # a numeric axis takes whatever follows it as its grid (a value that is no number is
+        # then refused, before any work), unless it is the next option or the script
+        numeric = flag in NUMERIC_AXES and not value.startswith("-") and not value.endswith((".py", ".ipynb"))
+        if flag in (*AXES, "pairing") and (numeric or _looks_like_grid(value, flag in NUMERIC_AXES)):
+            return out[:index + 1] + ["--grid", value] + out[index + 2:]
     return out
 
 

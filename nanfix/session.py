@@ -47,6 +47,9 @@ from nanfix.sweep.cause import likely_cause
 from nanfix.sweep.search import RunnerFactory, find_fixes
 
 Emit = Any  # a callable taking one progress event (a dict)
+# The probes stop this long before the time limit, so the report is written within it (the
+# parent ends the worker a few seconds after the limit, `executor.local.GRACE_SECONDS`).
+REPORT_SECONDS = 3.0
 
 
 def run_job(job: dict[str, Any], emit: Emit, started: float,
@@ -99,7 +102,7 @@ def examine(loaded: Loaded, settings: Settings, emit: Emit, mode: str = "probe",
 
     With `resume_from` (a flight record or a checkpoint) every probe starts from the
     recorded state instead of fresh weights (`nanfix.probes.resume`)."""
-    deadline = Deadline(settings.time_limit - loaded.seconds_before_examine)
+    deadline = Deadline(settings.time_limit - loaded.seconds_before_examine - REPORT_SECONDS)
     settings = settings.for_fit(loaded.fit_steps)
     model = loaded.model
     setup = training_setup(loaded, resume_from)

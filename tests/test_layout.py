@@ -12,11 +12,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nanfix"
 
 # The pipeline, in order: a module may import from its own stage and from earlier ones only.
-# The plain records, the settings and the exit codes are the foundation every stage stands
+# The plain records, the settings, the exit codes and safe writes are the foundation every stage stands
 # on; the entry points (the CLI, the session, the executor, the guard, reading settings
 # files, which checks family names against the fix catalog) may import every stage.
 STAGES = [
-    ("foundation", ("nanfix", "nanfix.records", "nanfix.config", "nanfix.exitcodes")),
+    ("foundation", ("nanfix", "nanfix.records", "nanfix.config", "nanfix.exitcodes", "nanfix.files")),
     ("capture", ("nanfix.capture",)),
     ("findings", ("nanfix.findings",)),
     ("probes", ("nanfix.probes",)),

@@ -55,6 +55,15 @@ class Capture:
 _hooks_installed = False
 _capturing = False  # True only while run_script runs the user's script
 _script_path: str = ""  # the script being run: the lines the hooks record are its lines
+_forked = False  # this process is a fork the script made (it never trains, never reports)
+
+
+def _in_a_fork() -> None:
+    global _forked
+    _forked = True
+
+
+os.register_at_fork(after_in_child=_in_a_fork)
 
 
 def current_script() -> str:
@@ -139,6 +148,8 @@ def install_hooks(script_path: str) -> None:
     fit_signature = inspect.signature(original_fit)
 
     def fit_hook(self, *args, **kwargs):
+        if _forked:  # a copy of the script the script forked reached fit: the worker probes it
+            os._exit(0)
         if not _capturing:  # nanfix's own code (or a test) after the capture: a normal fit
             return original_fit(self, *args, **kwargs)
         bound = fit_signature.bind(self, *args, **kwargs)

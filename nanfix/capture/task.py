@@ -361,8 +361,8 @@ def _label_format(y: np.ndarray, units: int) -> LabelFormat:
             sums = np.asarray(y).reshape(-1, y.shape[-1]).sum(axis=-1)
             return LabelFormat.ONEHOT if np.allclose(sums[np.isfinite(sums)], 1.0) else LabelFormat.BINARY
         return LabelFormat.CONTINUOUS
-    if binary:
-        return LabelFormat.BINARY
+    if binary:  # one 0/1 value per sample: a yes/no label for one unit, a class id for several
+        return LabelFormat.SPARSE if units > 1 else LabelFormat.BINARY
     if whole and finite.min() >= 0 and units > 1:
         return LabelFormat.SPARSE
     return LabelFormat.CONTINUOUS

@@ -80,17 +80,18 @@ def _yaml_file(path: str) -> dict[str, Any]:
     return data.get("nanfix", data) if isinstance(data.get("nanfix"), dict) else data
 
 
-def resolve(script: str | None, config_file: str | None,
-            flags: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
-    """The effective Settings and, for each key, where its value came from."""
+def resolve(script: str | None, config_file: str | None, flags: dict[str, Any],
+            pyproject: bool = True) -> tuple[Settings, dict[str, str]]:
+    """The effective Settings and, for each key, where its value came from (`pyproject`
+    False: no [tool.nanfix] is read, as for a model in memory)."""
     values = Settings().to_dict()
     sources = {key: "default" for key in values if key not in ("thresholds", "rules")}
     sources.update({f"thresholds.{key}": "default" for key in THRESHOLD_KEYS})
     sources.update({f"rules.{code}.{name}": "default" for code, entry in _rules().items()
                     for name in entry.limits})
-    pyproject = find_pyproject(script)
-    if pyproject:
-        _merge(values, sources, _pyproject_section(pyproject), f"{pyproject} [tool.nanfix]")
+    found = find_pyproject(script) if pyproject else None
+    if found:
+        _merge(values, sources, _pyproject_section(found), f"{found} [tool.nanfix]")
     if config_file:
         _merge(values, sources, _yaml_file(config_file), config_file)
     plan = flags.pop("plan", None)

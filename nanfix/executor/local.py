@@ -24,8 +24,11 @@ from nanfix.records import ErrorInfo, ErrorKind, Report
 from nanfix.report.serialize import report_to_dict
 
 OnEvent = Callable[[dict[str, Any]], None]
-# On top of the time limit, so the worker can stop itself and still write its report.
-GRACE_SECONDS = float(os.environ.get("NANFIX_GRACE_SECONDS", "10"))
+# On top of the time limit, so the worker (whose own deadline is `REPORT_SECONDS` before the
+# limit) can stop itself and still write its report; then it and all it started are ended.
+GRACE_SECONDS = float(os.environ.get("NANFIX_GRACE_SECONDS", "5"))
+# How long a worker that has sent its report may take to exit before it is ended.
+EXIT_SECONDS = 2.0
 
 
 def run_job(job: dict[str, Any], on_event: OnEvent | None = None, cwd: str | None = None) -> dict[str, Any]:
@@ -50,7 +53,10 @@ def run_job(job: dict[str, Any], on_event: OnEvent | None = None, cwd: str | Non
                 pass_fds=(write_end,), cwd=cwd, env=env, start_new_session=True,
             )
         os.close(write_end)
-        outcome = _watch(process, read_end, limit, memory_limit, on_event)
+        try:
+            outcome = _watch(process, read_end, limit, memory_limit, on_event)
+        finally:
+            _kill(process)  # what the script started (its children, a fork) ends with it
         output = _tail(log_path)
     elapsed = time.monotonic() - started
     report = outcome.get("report")
@@ -87,6 +93,8 @@ def _watch(process: subprocess.Popen, read_end: int, limit: float, memory_limit:
                     *lines, buffer = buffer.split(b"\n")
                     for line in lines:
                         _handle(line, outcome, on_event)
+                    if "report" in outcome or "failure" in outcome:
+                        break  # no need to wait for what the script left running
                     continue
                 process.wait()
                 break
@@ -102,7 +110,11 @@ def _watch(process: subprocess.Popen, read_end: int, limit: float, memory_limit:
                 _kill(process)
                 outcome.update(killed="timeout")
                 break
-    outcome["returncode"] = process.wait()
+    try:
+        outcome["returncode"] = process.wait(timeout=EXIT_SECONDS)
+    except subprocess.TimeoutExpired:  # a thread or a child of the script kept it alive
+        _kill(process)
+        outcome["returncode"] = process.wait()
     outcome["peak_rss"] = peak_rss
     return outcome
 

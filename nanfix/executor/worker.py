@@ -25,9 +25,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 class Events:
     def __init__(self, fd: int | None):
         self.stream = os.fdopen(fd, "w", buffering=1) if fd is not None else None
+        self.pid = os.getpid()
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if self.stream is None:
+        if self.stream is None or os.getpid() != self.pid:  # a fork of the script never reports
             return
         self.stream.write(json.dumps(event, default=str) + "\n")
         self.stream.flush()
@@ -44,6 +45,17 @@ def main(argv: list[str]) -> int:
         emit({"event": "failure", "type": type(error).__name__, "message": str(error),
               "traceback": traceback.format_exc()})
         return 70
+
+
+def exit_now(code: int) -> None:
+    """End the worker at once: a thread the script started (not a daemon) must not keep it
+    alive after its report; the parent ends what the script started."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def run_with_tensorflow(job: dict[str, Any], emit) -> dict[str, Any]:
@@ -64,4 +76,4 @@ def run_with_tensorflow(job: dict[str, Any], emit) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

@@ -460,9 +460,10 @@ def multilabel_under_categorical(context: Context):
         return None
     if task.label_format is not LabelFormat.BINARY or (task.classes or 1) < 2:
         return None
-    y = context.y_array().reshape(-1, task.classes) if context.y_array().size % task.classes == 0 else None
-    if y is None:
-        return None
+    y = context.y_array()
+    if y.ndim < 2 or y.shape[-1] != task.classes:
+        return None  # one value per sample (class ids): never multi-hot rows
+    y = y.reshape(-1, task.classes)
     per_row = y.sum(axis=1)
     several = int((per_row > 1).sum())
     if several == 0:

@@ -272,7 +272,7 @@ class NanGuard(keras.callbacks.Callback):
             self._fire("loss", step, loss, codes=["N703"])
             return True
         self.printer(
-            f"nanfix: warning N703 {CODE_TITLES['N703']} at step {step} (epoch index {self._epoch}): "
+            f"nanfix: warning N703 {CODE_TITLES['N703']} at step {step + 1} (epoch {self._epoch + 1}): "
             f"loss {loss:.4g} is {loss / self._first_loss:.0f}x the first logged loss "
             f"{self._first_loss:.4g}"
         )
@@ -324,8 +324,9 @@ class NanGuard(keras.callbacks.Callback):
             return None
 
     def _describe(self, kind, step, loss, codes, layer, variable, written=None) -> str:
+        # counted from 1, as Keras' progress bar counts epochs and batches
         batch = step - self._steps_before_epoch if kind == "loss" else None
-        where = f"epoch index {self._epoch}" + (f", batch {batch}" if batch is not None else "")
+        where = f"epoch {self._epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
         if codes[0] == "N707":
             recent, best, first = self._jump
             what = (f"the loss jumped to {recent:.3g} (a {JUMP_WINDOW}-step mean), "
@@ -334,7 +335,7 @@ class NanGuard(keras.callbacks.Callback):
             what = {"N701": f"loss became {loss}", "N702": "a weight became non-finite"}.get(
                 codes[0], f"loss {loss:.4g} exploded")
         verb = "raised" if self.action == "raise" else "stopped"
-        lines = [f"nanfix: training {verb} at step {step} ({where}): {what}"]
+        lines = [f"nanfix: training {verb} at step {step + 1} ({where}): {what}"]
         for code in codes:
             lines.append(f"  {code} {CODE_TITLES[code]}")
         if layer is not None:

@@ -18,6 +18,7 @@ import os
 from html import escape
 from typing import Any
 
+from nanfix.files import write_text
 from nanfix.report import plot
 from nanfix.report.captured import draws_line, probed_line, resumed_line
 
@@ -249,5 +250,4 @@ def render(report: dict[str, Any]) -> str:
 
 def write_html(report: dict[str, Any], path: str) -> None:
     """Write the report as one self-contained HTML page to `path`."""
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(render(report))
+    write_text(path, render(report))

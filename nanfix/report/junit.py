@@ -33,6 +33,8 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any
 
+from nanfix.files import write_text
+
 SUITE = "nanfix"
 FAILED_OUTCOMES = {"diverged", "stalled"}
 ERROR_OUTCOMES = {"crashed", "timed_out"}
@@ -188,5 +190,4 @@ def render(report: dict[str, Any]) -> str:
 
 def write_junit(report: dict[str, Any], path: str) -> None:
     """Write the report as JUnit XML to `path`."""
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(render(report))
+    write_text(path, render(report))

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from nanfix.files import write_text
+
 SUFFIXES = (".png", ".svg")
 TOP_FIXES = 3
 LOG_SPAN = 100.0  # two decades
@@ -128,8 +130,7 @@ def write_plot(report: dict[str, Any], path: str) -> None:
     check_plot_path(path)
     figure_class = _matplotlib()
     if figure_class is None:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(svg_text(report))
+        write_text(path, svg_text(report))
         return
     _draw_matplotlib(report, figure_class).savefig(path, metadata=_metadata(path))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 
@@ -33,13 +34,14 @@ class ProgressDisplay:
             return
         kind = event.get("event")
         if kind == "phase":
-            self.progress.update(self.task, description=event["phase"], total=None, completed=0)
+            self.progress.update(self.task, description=escape(event["phase"]), total=None, completed=0)
         elif kind == "step":
             total = event["steps"] * event["seeds"]
             done = event["seed_index"] * event["steps"] + event["step"]
             label = event.get("label") or "probe"
             self.progress.update(self.task, total=total, completed=done,
-                                 description=f"{label}: seed {event['seed_index'] + 1}/{event['seeds']}")
+                                 description=escape(f"{label}: seed {event['seed_index'] + 1}/{event['seeds']}"))
         elif kind == "candidate":
             self.progress.update(self.task, total=event["total"], completed=event["index"],
-                                 description=f"fix {event['index'] + 1}/{event['total']}: {event.get('title', event.get('id'))}")
+                                 description=escape(f"fix {event['index'] + 1}/{event['total']}: "
+                                                    f"{event.get('title', event.get('id'))}"))

@@ -122,7 +122,7 @@ def _verdict_panel(report: dict[str, Any]) -> Panel:
     horizon = f" (its own fit: {own:,} steps)" if own else ""
     lines.append(Text(f"{settings.get('seeds', '?')} seeds × {settings.get('steps', '?')} steps{horizon} · "
                       f"{report.get('elapsed_s', 0):.1f} s", style="dim"))
-    title = f"nanfix · {shown_path(report.get('script', ''))}"
+    title = Text(f"nanfix · {shown_path(report.get('script', ''))}")  # a file name is text, never markup
     return Panel(Group(*lines), title=title, title_align="left",
                  border_style=VERDICT_STYLE.get(verdict, "white").replace("bold ", ""))
 
@@ -158,7 +158,7 @@ def _findings_table(findings: list[dict[str, Any]], terse: bool) -> Table:
         body = Text.assemble((finding["title"], "bold"), "\n", finding["message"])
         row = [Text(severity, style=SEVERITY_STYLE.get(severity, "")), finding["code"], body]
         if not terse:
-            row.append(finding.get("where") or "")
+            row.append(Text(finding.get("where") or ""))
         table.add_row(*row)
     return table
 
@@ -192,7 +192,7 @@ def _seeds_table(baseline: dict[str, Any], regression: bool = False) -> Table:
         if not regression:
             cells.append(_number(run.get("val_accuracy"), 3))
         table.add_row(*cells, sparkline(run.get("loss_history", [])),
-                      (run.get("reason") or "").split(", created at")[0])
+                      Text((run.get("reason") or "").split(", created at")[0]))
     return table
 
 

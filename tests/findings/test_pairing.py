@@ -6,12 +6,13 @@ tiny real model, with its evidence checked.
 from __future__ import annotations
 
 import keras
+import pytest
 from keras import layers
 
 from nanfix.capture.origins import remember
 from nanfix.records import Severity
 
-from .helpers import RNG, codes, diagnose, mlp, one_hot, only, scaled
+from .helpers import RNG, class_ids, codes, diagnose, mlp, one_hot, only, scaled
 
 
 def test_p301_sigmoid_output_with_categorical_crossentropy():
@@ -120,3 +121,14 @@ def test_p305_mse_on_one_hot_classifier_is_info():
     item = only(diagnose(mlp(8, 10, "softmax"), scaled(), one_hot(), "mse"), "P305")
     assert item.severity is Severity.INFO
     assert item.evidence["label_format"] == "onehot"
+
+
+@pytest.mark.parametrize(("loss", "units"), [("sparse_categorical_crossentropy", 2),
+                                             ("binary_crossentropy", 1),
+                                             ("categorical_crossentropy", 2)])
+def test_binary_integer_labels_are_never_read_as_multi_label_rows(loss, units):
+    """Integer 0/1 labels of shape (N,) are class ids (or yes/no labels), whatever the loss:
+    P306 (multi-hot rows under a one-class loss) reads rows, never a flattened vector."""
+    labels = class_ids(64, 2)
+    found = diagnose(mlp(8, units, "softmax" if units > 1 else "sigmoid"), scaled(), labels, loss)
+    assert "P306" not in codes(found), [(item.code, item.message) for item in found]

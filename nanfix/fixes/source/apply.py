@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from typing import Any
+
+from nanfix.files import write_text
 
 
 class PatchError(Exception):
@@ -84,26 +85,11 @@ def apply_patch(script_path: str, diff_or_fix: Any, in_place: bool = False) -> s
         backup = f"{script_path}.orig"
         if os.path.lexists(backup):
             raise PatchError(f"{backup} exists already: move it away first (it may be your only copy)")
-        _write(backup, text)
-        _write(script_path, patched)
+        write_text(backup, text)
+        write_text(script_path, patched)
         return script_path
     target = patched_path(script_path)
     if os.path.abspath(target) == os.path.abspath(script_path):
         raise PatchError("refusing to overwrite the script itself")
-    _write(target, patched)
+    write_text(target, patched)
     return target
-
-
-def _write(path: str, text: str) -> None:
-    """Write `text` as the file `path` by renaming a temporary file over it: a link at `path`
-    is replaced itself, and a half-written file is never left behind."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".nanfix-", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
